@@ -1,0 +1,56 @@
+// Typed configuration from the environment, validated once at start with a message per bad value.
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const schema = z.object({
+  /** NATS server URL(s), comma separated. `soc up` starts its own nats-server when unset. */
+  NATS_URL: z.string().optional(),
+  /** Path to a NATS .creds file for the backend's own connection. */
+  NATS_CREDS: z.string().optional(),
+  /** PostgreSQL connection string. `soc up` starts an embedded Postgres when unset. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Where `soc up` keeps JetStream, the embedded Postgres and runtime state. */
+  DATA_DIR: z.string().default('./data'),
+  /** Address and port of the HTTP API (ingest, /metrics, /healthz). */
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  HTTP_PORT: port.default(8080),
+  /** Port for /metrics of a service running alone without the HTTP API (0 = off). */
+  METRICS_PORT: port.default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest accepted POST /api/ingest body. */
+  INGEST_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
+  /** Records per RawBatch message published by ingest. */
+  INGEST_BATCH_RECORDS: positiveInt.max(10_000).default(500),
+  /** Batches a stage processes at once; more are left in the stream (backpressure). */
+  STAGE_MAX_IN_FLIGHT: positiveInt.max(1024).default(8),
+  /** Ceiling of the redelivery delay after a transient failure. */
+  STAGE_MAX_BACKOFF_MS: positiveInt.default(30_000),
+  /** Bytes each pipeline stream may hold before publishers are refused (backpressure, never loss). */
+  STREAM_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  /** Age after which a stream drops messages that no consumer has acknowledged. */
+  STREAM_MAX_AGE_S: positiveInt.default(7 * 24 * 3600),
+  /** Days of events kept in Postgres; older daily partitions are dropped (0 = keep all). */
+  RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  /** Services `soc up` runs in its process, comma separated (default: all). */
+  SOC_SERVICES: z.string().optional(),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Reads and validates the configuration; throws one ConfigError listing every bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const v = overrides[key as keyof Config] ?? env[key];
+    input[key] = v === '' ? undefined : v;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(input[String(i.path[0])])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,33 @@
+// Prometheus metrics: one registry per process, counters every stage shares.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'minisoc_' });
+
+const labelNames = ['stage', 'stream'] as const;
+
+export const stageMetrics = {
+  received: new Counter({ name: 'minisoc_stage_messages_received_total', help: 'Stream messages a stage took in', labelNames, registers: [registry] }),
+  events: new Counter({ name: 'minisoc_stage_events_received_total', help: 'Events or records inside the messages a stage took in', labelNames, registers: [registry] }),
+  published: new Counter({ name: 'minisoc_stage_messages_published_total', help: 'Messages a stage published downstream and had acknowledged', labelNames, registers: [registry] }),
+  acked: new Counter({ name: 'minisoc_stage_messages_acked_total', help: 'Input messages fully processed and acknowledged', labelNames, registers: [registry] }),
+  deadLettered: new Counter({ name: 'minisoc_stage_dead_lettered_total', help: 'Messages or records sent to dlq.<stage>, with the reason kept in the dead letter', labelNames, registers: [registry] }),
+  retried: new Counter({ name: 'minisoc_stage_retries_total', help: 'Messages handed back for redelivery after a transient failure', labelNames, registers: [registry] }),
+  restarts: new Counter({ name: 'minisoc_stage_consume_restarts_total', help: 'Times a stage restarted its consumer (missed heartbeats, consumer lost)', labelNames, registers: [registry] }),
+  inFlight: new Gauge({ name: 'minisoc_stage_in_flight', help: 'Batches being processed now', labelNames, registers: [registry] }),
+  lag: new Gauge({ name: 'minisoc_stage_lag_messages', help: 'Messages waiting in the stream for this stage (consumer num_pending)', labelNames, registers: [registry] }),
+  latency: new Histogram({
+    name: 'minisoc_stage_batch_seconds', help: 'Time from receiving a message to acknowledging it', labelNames, registers: [registry],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  }),
+};
+
+export const ingestMetrics = {
+  records: new Counter({ name: 'minisoc_ingest_records_accepted_total', help: 'Records accepted by POST /api/ingest', labelNames: ['source'] as const, registers: [registry] }),
+  rejected: new Counter({ name: 'minisoc_ingest_requests_rejected_total', help: 'Ingest requests refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+};
+
+export const storeMetrics = {
+  rows: new Counter({ name: 'minisoc_store_rows_written_total', help: 'Rows inserted (duplicates excluded)', labelNames: ['table'] as const, registers: [registry] }),
+  duplicates: new Counter({ name: 'minisoc_store_rows_duplicate_total', help: 'Rows skipped because they were stored before (redelivery)', labelNames: ['table'] as const, registers: [registry] }),
+};

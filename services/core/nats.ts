@@ -1,0 +1,40 @@
+// The NATS connection every service opens, with unlimited reconnects and optional credentials.
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { ConfigError } from './errors.js';
+import type { Logger } from './log.js';
+
+export interface NatsOptions {
+  url: string;
+  name: string;
+  credsFile?: string;
+  log?: Logger;
+}
+
+export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
+  let authenticator;
+  if (o.credsFile) {
+    try {
+      authenticator = credsAuthenticator(readFileSync(o.credsFile));
+    } catch (err) {
+      throw new ConfigError(`NATS_CREDS=${o.credsFile}: cannot read the credentials file`, { cause: err });
+    }
+  }
+  const nc = await connect({
+    servers: o.url.split(',').map((s) => s.trim()).filter(Boolean),
+    name: o.name,
+    authenticator,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: false,
+  });
+  if (o.log) {
+    const log = o.log;
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') log.warn({ nats: s.type, server: (s as { server?: string }).server }, 'nats connection');
+      }
+    })();
+  }
+  return nc;
+}

@@ -1,0 +1,174 @@
+// Names every subject, stream, durable consumer and KV bucket, and creates them idempotently.
+import {
+  AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType,
+  type JetStreamManager, type StreamConfig, type ConsumerConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from './log.js';
+import { ValidationError } from './errors.js';
+
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A subject token taken from input (agent id, source id): letters, digits, '-' and '_' only. */
+export function checkToken(kind: string, value: string): string {
+  if (!TOKEN.test(value)) throw new ValidationError(`${kind} ${JSON.stringify(value)} must be 1-64 characters of A-Z a-z 0-9 _ -`);
+  return value;
+}
+
+export const SEVERITIES = ['informational', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Every subject MiniSOC publishes on is built here, never by concatenation at a call site. */
+export const subjects = {
+  telemetry: (agentId: string) => `telemetry.${checkToken('agent id', agentId)}`,
+  ingest: (sourceId: string) => `ingest.${checkToken('source id', sourceId)}`,
+  normalized: (sourceId: string) => `events.normalized.${checkToken('source id', sourceId)}`,
+  enriched: (sourceId: string) => `events.enriched.${checkToken('source id', sourceId)}`,
+  alert: (severity: Severity) => `alerts.${severity}`,
+  heartbeat: (agentId: string) => `hb.${checkToken('agent id', agentId)}`,
+  agentStatus: (agentId: string) => `agents.status.${checkToken('agent id', agentId)}`,
+  command: (agentId: string) => `cmd.${checkToken('agent id', agentId)}`,
+  commandResult: (agentId: string) => `cmdres.${checkToken('agent id', agentId)}`,
+  dlq: (stage: string) => `dlq.${checkToken('stage', stage)}`,
+  /** Wildcards, for subscriptions and stream definitions. */
+  all: {
+    telemetry: 'telemetry.*', ingest: 'ingest.*', normalized: 'events.normalized.*', enriched: 'events.enriched.*',
+    alerts: 'alerts.*', heartbeats: 'hb.*', agentStatus: 'agents.status.*', commands: 'cmd.*',
+    commandResults: 'cmdres.*', dlq: 'dlq.*',
+  },
+} as const;
+
+/** The last token of a subject: the agent or source id. */
+export function lastToken(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}
+
+export const STREAMS = {
+  TELEMETRY: 'TELEMETRY', INGEST: 'INGEST', NORMALIZED: 'NORMALIZED', ENRICHED: 'ENRICHED', ALERTS: 'ALERTS',
+  HEARTBEATS: 'HEARTBEATS', AGENT_STATUS: 'AGENT_STATUS', COMMAND_RESULTS: 'COMMAND_RESULTS', DLQ: 'DLQ',
+} as const;
+export type StreamName = keyof typeof STREAMS;
+
+export const KV_BUCKETS = { AGENTS: 'AGENTS' } as const;
+
+export interface TopologyLimits {
+  /** Bytes a stream may hold before publishers are refused. */
+  maxBytes: number;
+  /** Seconds after which unconsumed messages expire. */
+  maxAgeS: number;
+  /** Stream replicas (3 in a clustered deployment). */
+  replicas: number;
+}
+
+/**
+ * Pipeline streams keep a message until every durable consumer declared on it has acknowledged it
+ * (interest retention) and refuse new messages when full (discard new): a slow stage slows its
+ * producers instead of losing data.
+ */
+function pipelineStream(name: StreamName, subject: string, l: TopologyLimits): Partial<StreamConfig> {
+  return {
+    name, subjects: [subject], retention: RetentionPolicy.Interest, discard: DiscardPolicy.New,
+    storage: StorageType.File, max_bytes: l.maxBytes, max_age: nanos(l.maxAgeS * 1000),
+    duplicate_window: nanos(120_000), num_replicas: l.replicas,
+  };
+}
+
+export function streamConfigs(l: TopologyLimits): Partial<StreamConfig>[] {
+  return [
+    pipelineStream('TELEMETRY', subjects.all.telemetry, l),
+    pipelineStream('INGEST', subjects.all.ingest, l),
+    pipelineStream('NORMALIZED', subjects.all.normalized, l),
+    pipelineStream('ENRICHED', subjects.all.enriched, l),
+    pipelineStream('ALERTS', subjects.all.alerts, l),
+    pipelineStream('DLQ', subjects.all.dlq, l),
+    pipelineStream('COMMAND_RESULTS', subjects.all.commandResults, l),
+    {
+      // Only the latest heartbeat of each agent matters.
+      name: 'HEARTBEATS', subjects: [subjects.all.heartbeats], retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old, storage: StorageType.File, max_msgs_per_subject: 1,
+      max_age: nanos(l.maxAgeS * 1000), num_replicas: l.replicas,
+    },
+    {
+      name: 'AGENT_STATUS', subjects: [subjects.all.agentStatus], retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old, storage: StorageType.File, max_msgs_per_subject: 100,
+      max_age: nanos(l.maxAgeS * 1000), duplicate_window: nanos(120_000), num_replicas: l.replicas,
+    },
+  ];
+}
+
+export interface ConsumerSpec {
+  stream: StreamName;
+  /** The durable consumer is named after the service that reads it. */
+  durable: string;
+  ackWaitMs: number;
+  maxAckPending: number;
+}
+
+/**
+ * Every durable consumer of the pipeline. A consumer listed here holds messages for its service even
+ * before the service first starts, so add one only with the service that reads it.
+ */
+export const CONSUMERS: ConsumerSpec[] = [
+  { stream: 'INGEST', durable: 'normalize', ackWaitMs: 60_000, maxAckPending: 1000 },
+  { stream: 'TELEMETRY', durable: 'normalize', ackWaitMs: 60_000, maxAckPending: 1000 },
+  { stream: 'NORMALIZED', durable: 'enrich', ackWaitMs: 60_000, maxAckPending: 1000 },
+  { stream: 'ENRICHED', durable: 'store', ackWaitMs: 60_000, maxAckPending: 1000 },
+  { stream: 'ALERTS', durable: 'store', ackWaitMs: 60_000, maxAckPending: 1000 },
+  { stream: 'DLQ', durable: 'store', ackWaitMs: 60_000, maxAckPending: 1000 },
+];
+
+function consumerConfig(c: ConsumerSpec): Partial<ConsumerConfig> {
+  return {
+    durable_name: c.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(c.ackWaitMs), max_ack_pending: c.maxAckPending, max_deliver: -1,
+  };
+}
+
+function sameValues(want: Record<string, unknown>, have: Record<string, unknown>): boolean {
+  return Object.entries(want).every(([k, v]) => JSON.stringify(have[k]) === JSON.stringify(v));
+}
+
+/** Creates or updates every stream and durable consumer; safe to call from every service at start. */
+export async function ensureTopology(jsm: JetStreamManager, limits: TopologyLimits, log?: Logger): Promise<void> {
+  for (const cfg of streamConfigs(limits)) {
+    const name = cfg.name!;
+    const info = await jsm.streams.info(name).catch((err: unknown) => {
+      if (isNotFound(err)) return null;
+      throw err;
+    });
+    if (!info) {
+      await jsm.streams.add({ ...cfg, name }).catch(async (err: unknown) => {
+        // Another service created it between our look-up and our add.
+        if (!(await jsm.streams.info(name).catch(() => null))) throw err;
+      });
+      log?.info({ stream: name }, 'stream created');
+    } else if (!sameValues(cfg as Record<string, unknown>, info.config as unknown as Record<string, unknown>)) {
+      await jsm.streams.update(name, { ...info.config, ...cfg });
+      log?.info({ stream: name }, 'stream updated');
+    }
+  }
+  for (const c of CONSUMERS) await ensureConsumer(jsm, c);
+}
+
+export async function ensureConsumer(jsm: JetStreamManager, c: ConsumerSpec): Promise<void> {
+  const cfg = consumerConfig(c);
+  const info = await jsm.consumers.info(c.stream, c.durable).catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  if (!info) {
+    await jsm.consumers.add(c.stream, cfg);
+  } else if (!sameValues(cfg as Record<string, unknown>, info.config as unknown as Record<string, unknown>)) {
+    await jsm.consumers.update(c.stream, c.durable, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending, max_deliver: cfg.max_deliver });
+  }
+}
+
+export function consumerSpec(stream: StreamName, durable: string): ConsumerSpec {
+  const c = CONSUMERS.find((x) => x.stream === stream && x.durable === durable);
+  if (!c) throw new Error(`no durable consumer ${durable} is declared on ${stream}`);
+  return c;
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.status === 404;
+}
