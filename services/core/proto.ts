@@ -1,4 +1,5 @@
 // The generated wire contract, re-exported with short names for the services.
+import './proto-setup.js';
 import { minisoc } from '../../proto/gen/minisoc.js';
 
 export const { RawBatch, TelemetryBatch, Event, EventBatch, Alert, Heartbeat, AgentStatus, Command, CommandAck, CommandResult, DeadLetter } = minisoc;

@@ -234,7 +234,8 @@ export class StageRunner<T> {
     } catch (pubErr) {
       return this.retry(m, meta, pubErr);
     }
-    m.term(errorMessage(err).slice(0, 200));
+    // No reason text: nats-server 2.9 does not parse `+TERM <reason>` and would leave the message pending.
+    m.term();
   }
 
   private retry(m: JsMsg, meta: MessageMeta, err: unknown): void {

@@ -1,0 +1,90 @@
+// PostgreSQL access: the kysely instance, migrations at start-up, daily event partitions, error classes.
+import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import { TransientError, ValidationError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export type { Database } from './schema.js';
+export type Db = Kysely<Database>;
+
+// Return int8 (bigint) values as strings, but counts we ask for as ::int stay numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+export function createDb(url: string, opts: { max?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection must not crash the process; queries report the failure.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrateToLatest(db: Db, log?: Logger): Promise<void> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'minisoc_migrations', migrationLockTableName: 'minisoc_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const r of results ?? []) log?.info({ migration: r.migrationName, status: r.status }, 'migration');
+  if (error) throw new Error(`database migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+}
+
+/** The name of the daily partition holding a UTC day ('2026-11-22' -> events_p20261122). */
+export function partitionName(day: string): string {
+  return `events_p${day.replaceAll('-', '')}`;
+}
+
+const known = new Set<string>();
+
+/** Creates the daily partitions for these UTC days (YYYY-MM-DD) unless they exist. */
+export async function ensurePartitions(db: Db, days: Iterable<string>): Promise<void> {
+  const missing = [...new Set(days)].filter((d) => !known.has(d));
+  if (missing.length === 0) return;
+  await db.transaction().execute(async (tx) => {
+    // Several store replicas may race to create the same day; one lock makes it orderly.
+    await sql`SELECT pg_advisory_xact_lock(hashtext('minisoc_events_partitions'))`.execute(tx);
+    for (const day of missing) {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new ValidationError(`not a day: ${day}`);
+      const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      await sql`CREATE TABLE IF NOT EXISTS ${sql.table(partitionName(day))} PARTITION OF events FOR VALUES FROM (${sql.lit(day)}) TO (${sql.lit(next)})`.execute(tx);
+    }
+  });
+  for (const d of missing) known.add(d);
+}
+
+/** Forgets which partitions exist (after another process dropped some). */
+export function forgetPartitions(): void {
+  known.clear();
+}
+
+/** Drops daily partitions older than `days` days. Returns the dropped partition names. */
+export async function dropOldPartitions(db: Db, days: number, nowMs = Date.now()): Promise<string[]> {
+  if (days <= 0) return [];
+  const cutoff = new Date(nowMs - days * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+  const { rows } = await sql<{ name: string }>`
+    SELECT c.relname AS name FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+    WHERE p.relname = 'events'`.execute(db);
+  const dropped: string[] = [];
+  for (const { name } of rows) {
+    const m = /^events_p(\d{8})$/.exec(name);
+    if (m && m[1]! < cutoff) {
+      await sql`DROP TABLE IF EXISTS ${sql.table(name)}`.execute(db);
+      known.delete(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6, 8)}`);
+      dropped.push(name);
+    }
+  }
+  return dropped;
+}
+
+/**
+ * Maps a Postgres failure to the runner's classes: connection, resource and concurrency problems
+ * may pass later (TransientError); data the database rejects never will (ValidationError).
+ */
+export function classifyDbError(err: unknown): Error {
+  const code = (err as { code?: string }).code;
+  const message = (err as Error)?.message ?? String(err);
+  if (typeof code === 'string' && /^(22|23|42)/.test(code) && code !== '42P01') {
+    return new ValidationError(`database rejected the batch (${code}): ${message}`, { cause: err });
+  }
+  return new TransientError(`database unavailable: ${message}`, { cause: err });
+}

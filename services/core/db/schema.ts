@@ -1,0 +1,129 @@
+// The typed view of MiniSOC's PostgreSQL schema, for kysely.
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json = ColumnType<unknown, string, string>;
+
+export interface EventsTable {
+  id: string;
+  ts: Timestamp;
+  source_id: string;
+  kind: string | null;
+  category: string[];
+  action: string | null;
+  outcome: string | null;
+  host_name: string | null;
+  agent_id: string | null;
+  user_name: string | null;
+  source_ip: string | null;
+  source_port: number | null;
+  destination_ip: string | null;
+  destination_port: number | null;
+  process_name: string | null;
+  message: string | null;
+  tags: string[];
+  doc: Json;
+  ingested_at: Generated<Date>;
+}
+
+export type AlertStatus = 'open' | 'acknowledged' | 'closed';
+
+export interface AlertsTable {
+  id: string;
+  dedup_key: string;
+  rule_id: string;
+  rule_title: string;
+  level: string;
+  score: number;
+  status: Generated<AlertStatus>;
+  close_reason: string | null;
+  assignee: string | null;
+  count: number;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+  techniques: string[];
+  tactics: string[];
+  tags: string[];
+  event_ids: string[];
+  host_name: string | null;
+  user_name: string | null;
+  source_ip: string | null;
+  destination_ip: string | null;
+  agent_id: string | null;
+  source_id: string | null;
+  description: string | null;
+  doc: Json;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface AlertMatchesTable {
+  match_id: string;
+  alert_id: string;
+  received_at: Generated<Date>;
+}
+
+export interface AgentsTable {
+  id: string;
+  hostname: string | null;
+  os: string | null;
+  version: string | null;
+  ips: string[];
+  tags: string[];
+  status: string;
+  status_reason: string | null;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+  doc: Json;
+}
+
+export interface CommandsTable {
+  id: string;
+  agent_id: string;
+  action: string;
+  args: Json;
+  status: string;
+  issued_by: string;
+  issued_at: Timestamp;
+  expires_at: Timestamp;
+  delivered_at: Timestamp | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  exit_code: number | null;
+  output: string | null;
+  error: string | null;
+}
+
+export interface DeadLettersTable {
+  id: string;
+  stage: string;
+  stream: string;
+  subject: string;
+  sequence: string;
+  record_index: number;
+  source_id: string | null;
+  error: string;
+  payload: Buffer;
+  failed_at: Timestamp;
+  stored_at: Generated<Date>;
+  retried_at: Timestamp | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: Json;
+}
+
+export interface Database {
+  events: EventsTable;
+  alerts: AlertsTable;
+  alert_matches: AlertMatchesTable;
+  agents: AgentsTable;
+  commands: CommandsTable;
+  dead_letters: DeadLettersTable;
+  audit_log: AuditLogTable;
+}

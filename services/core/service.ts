@@ -1,0 +1,111 @@
+// What every service gets (config, NATS, database, logger) and how it runs alone or beside the others.
+import { createServer, type Server } from 'node:http';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { loadConfig, type Config } from './config.js';
+import { createDb, migrateToLatest, type Db } from './db/index.js';
+import { ConfigError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { registry } from './metrics.js';
+import { connectNats } from './nats.js';
+import { StageRunner, type Stage } from './runner.js';
+import { ensureTopology } from './topology.js';
+
+export interface ServiceContext {
+  config: Config;
+  nc: NatsConnection;
+  log: Logger;
+  /** The database, opened on first use; a ConfigError when DATABASE_URL is not set. */
+  db(): Db;
+}
+
+export interface RunningService {
+  stop(): Promise<void>;
+}
+
+export type ServiceStarter = (ctx: ServiceContext) => Promise<RunningService>;
+
+export function topologyLimits(config: Config) {
+  return { maxBytes: config.STREAM_MAX_BYTES, maxAgeS: config.STREAM_MAX_AGE_S, replicas: Number(process.env.STREAM_REPLICAS ?? 1) };
+}
+
+/** Starts one runner per stage; stop() stops them all and waits for their batches in flight. */
+export async function startStages(ctx: ServiceContext, stages: Stage<any>[]): Promise<RunningService> {
+  const runners = stages.map((s) => new StageRunner(ctx.nc, s, {
+    maxInFlight: ctx.config.STAGE_MAX_IN_FLIGHT, maxBackoffMs: ctx.config.STAGE_MAX_BACKOFF_MS,
+    log: ctx.log.child({ stage: s.name, stream: s.stream }),
+  }));
+  for (const r of runners) await r.start();
+  return { stop: async () => { await Promise.all(runners.map((r) => r.stop())); } };
+}
+
+export function lazyDb(config: Config, log: Logger): { get: () => Db; close: () => Promise<void> } {
+  let db: Db | undefined;
+  return {
+    get: () => {
+      if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL is not set: this service needs PostgreSQL');
+      db ??= createDb(config.DATABASE_URL);
+      void log;
+      return db;
+    },
+    close: async () => { await db?.destroy(); },
+  };
+}
+
+/** Serves /metrics and /healthz on METRICS_PORT for a service running without the HTTP API. */
+export function serveMetrics(port: number, host: string): Server {
+  const server = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      registry.metrics().then((body) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(body);
+      }, () => { res.writeHead(500); res.end(); });
+    } else if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  server.listen(port, host);
+  return server;
+}
+
+/**
+ * Runs one service as its own process (`node dist/services/<name>/main.js`): config, NATS,
+ * streams, migrations when it uses the database, then the service until SIGTERM or SIGINT drains it.
+ */
+export async function runStandalone(name: string, start: ServiceStarter, opts: { needsDb?: boolean } = {}): Promise<void> {
+  const log = createLogger(name);
+  let config: Config;
+  try {
+    config = loadConfig();
+    if (!config.NATS_URL) throw new ConfigError('NATS_URL is not set');
+    if (opts.needsDb && !config.DATABASE_URL) throw new ConfigError('DATABASE_URL is not set');
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const nc = await connectNats({ url: config.NATS_URL!, name, credsFile: config.NATS_CREDS, log });
+  await ensureTopology(await jetstreamManager(nc), topologyLimits(config), log);
+  const db = lazyDb(config, log);
+  if (opts.needsDb) await migrateToLatest(db.get(), log);
+  const metrics = config.METRICS_PORT ? serveMetrics(config.METRICS_PORT, config.HTTP_HOST) : undefined;
+  const service = await start({ config, nc, log, db: db.get });
+  log.info('started');
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining');
+    await service.stop();
+    await nc.drain();
+    await db.close();
+    metrics?.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

@@ -1,0 +1,115 @@
+// The HTTP API built as a function of its dependencies: POST /api/ingest, /metrics, /healthz.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Config } from '../core/config.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { ingestMetrics, registry } from '../core/metrics.js';
+import { RawBatch } from '../core/proto.js';
+import { subjects } from '../core/topology.js';
+import { BODY_FORMATS, chunk, splitRecords, type BodyFormat } from './core.js';
+
+export interface AppDeps {
+  nc: NatsConnection;
+  config: Config;
+  log: Logger;
+}
+
+const errorSchema = {
+  type: 'object',
+  properties: { statusCode: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
+  required: ['statusCode', 'error', 'message'],
+} as const;
+
+const ingestSchema = {
+  querystring: {
+    type: 'object',
+    properties: {
+      source: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'http' },
+      format: { type: 'string', enum: [...BODY_FORMATS] },
+    },
+    additionalProperties: false,
+  },
+  headers: {
+    type: 'object',
+    properties: { 'idempotency-key': { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } },
+  },
+  response: {
+    202: {
+      type: 'object',
+      properties: { accepted: { type: 'integer' }, batches: { type: 'integer' }, requestId: { type: 'string' } },
+      required: ['accepted', 'batches', 'requestId'],
+    },
+    400: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema,
+  },
+} as const;
+
+const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl']);
+
+function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
+  return async (app) => {
+    // The body is split and checked by splitRecords, so it arrives as the string that was sent.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(['application/json', ...NDJSON_TYPES, 'text/plain'], { parseAs: 'string', bodyLimit: deps.config.INGEST_MAX_BODY_BYTES },
+      (_req, body, done) => done(null, body));
+
+    app.post<{ Querystring: { source: string; format?: BodyFormat }; Headers: { 'idempotency-key'?: string }; Body: string }>(
+      '/api/ingest', { schema: ingestSchema, bodyLimit: deps.config.INGEST_MAX_BODY_BYTES }, async (req, reply) => {
+        const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const format: BodyFormat = req.query.format ?? (NDJSON_TYPES.has(contentType) ? 'ndjson' : 'json');
+        let records: string[];
+        try {
+          records = splitRecords(typeof req.body === 'string' ? req.body : '', format);
+        } catch (err) {
+          ingestMetrics.rejected.inc({ reason: 'malformed' });
+          return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: errorMessage(err) });
+        }
+        const source = req.query.source;
+        const requestId = req.headers['idempotency-key'] ?? randomUUID();
+        const maxBytes = Math.min(deps.nc.info?.max_payload ?? 1024 * 1024, 8 * 1024 * 1024) * 0.9;
+        const batches = chunk(records, deps.config.INGEST_BATCH_RECORDS, maxBytes);
+        const receivedMs = Date.now();
+        const subject = subjects.ingest(source);
+        try {
+          // Same request id, same message ids: a client retrying after a 503 is deduplicated by JetStream.
+          await Promise.all(batches.map((b, i) => js.publish(subject,
+            RawBatch.encode({ source_id: source, format, received_ms: receivedMs, records: b, remote_addr: req.ip }).finish(),
+            { msgID: `ingest:${source}:${requestId}:${i}` })));
+        } catch (err) {
+          ingestMetrics.rejected.inc({ reason: 'unavailable' });
+          req.log.warn({ err: errorMessage(err), requestId }, 'JetStream refused an ingest batch');
+          return reply.code(503).header('retry-after', '1').send({
+            statusCode: 503, error: 'Service Unavailable',
+            message: `the event stream did not accept the batch (${errorMessage(err)}); retry with Idempotency-Key: ${requestId}`,
+          });
+        }
+        ingestMetrics.records.inc({ source }, records.length);
+        return reply.code(202).send({ accepted: records.length, batches: batches.length, requestId });
+      });
+  };
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: "http" }) as unknown as FastifyBaseLogger,
+    bodyLimit: deps.config.INGEST_MAX_BODY_BYTES,
+    disableRequestLogging: true,
+  });
+  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    const names: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' };
+    void reply.code(status).send({
+      statusCode: status, error: names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'),
+      message: status >= 500 ? 'internal error' : err.message,
+    });
+  });
+  const js = jetstream(deps.nc);
+  await app.register(ingestRoutes(js, deps));
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/healthz', async () => ({ ok: !deps.nc.isClosed() }));
+  return app;
+}
+

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../core/errors.js';
+import { chunk, splitRecords } from './core.js';
+
+describe('splitRecords', () => {
+  it('takes a JSON object as one record', () => {
+    expect(splitRecords('{"a":1}', 'json')).toEqual(['{"a":1}']);
+  });
+
+  it('takes each element of a JSON array as a record', () => {
+    expect(splitRecords('[{"a":1},{"b":2},3]', 'json')).toEqual(['{"a":1}', '{"b":2}', '3']);
+  });
+
+  it('takes NDJSON line by line and skips blank lines', () => {
+    expect(splitRecords('{"a":1}\n\n{"b":2}\r\n', 'ndjson')).toEqual(['{"a":1}', '{"b":2}']);
+  });
+
+  it('accepts NDJSON sent as application/json', () => {
+    expect(splitRecords('{"a":1}\n{"b":2}', 'json')).toEqual(['{"a":1}', '{"b":2}']);
+  });
+
+  it('refuses a malformed NDJSON line with its line number', () => {
+    expect(() => splitRecords('{"a":1}\n{"b":\n{"c":3}', 'ndjson')).toThrow(/^line 2: invalid JSON/);
+  });
+
+  it('refuses an empty body and an empty array', () => {
+    expect(() => splitRecords('  ', 'json')).toThrow(ValidationError);
+    expect(() => splitRecords('[]', 'json')).toThrow(/empty array/);
+  });
+
+  it('refuses malformed JSON with what the parser found wrong', () => {
+    expect(() => splitRecords('{"a": tru}', 'json')).toThrow(/^invalid JSON: Unexpected token/);
+  });
+});
+
+describe('chunk', () => {
+  it('splits by record count', () => {
+    const batches = chunk(Array.from({ length: 1201 }, (_, i) => String(i)), 500, 1e9);
+    expect(batches.map((b) => b.length)).toEqual([500, 500, 201]);
+  });
+
+  it('splits by bytes, keeping an oversized record alone', () => {
+    const big = 'x'.repeat(998);
+    const batches = chunk(['a', big, 'b', 'c'], 100, 1000);
+    expect(batches).toEqual([['a'], [big], ['b', 'c']]);
+  });
+});

@@ -1,0 +1,67 @@
+// The ingest core: a request body to raw records and records to bounded batches, without I/O.
+import { ValidationError } from '../core/errors.js';
+
+export const BODY_FORMATS = ['json', 'ndjson'] as const;
+export type BodyFormat = (typeof BODY_FORMATS)[number];
+
+function parseError(err: unknown): string {
+  return (err as Error).message.replace(/^JSON\.parse: /, '');
+}
+
+function splitLines(body: string): string[] {
+  const records: string[] = [];
+  const lines = body.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    try {
+      JSON.parse(line);
+    } catch (err) {
+      throw new ValidationError(`line ${i + 1}: invalid JSON: ${parseError(err)}`);
+    }
+    records.push(line);
+  }
+  return records;
+}
+
+/**
+ * Splits a body into one record per JSON value: a JSON object, a JSON array of values, or NDJSON
+ * (one value per line). Malformed input is refused whole, with the line or position of the fault,
+ * so a client never has to guess which part of its request was taken.
+ */
+export function splitRecords(body: string, format: BodyFormat): string[] {
+  if (body.trim() === '') throw new ValidationError('empty body: send a JSON object, a JSON array or NDJSON lines');
+  if (format === 'ndjson') return splitLines(body);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch (err) {
+    // A JSON body that is really NDJSON is common enough to accept.
+    if (body.trim().includes('\n')) return splitLines(body);
+    throw new ValidationError(`invalid JSON: ${parseError(err)}`);
+  }
+  if (Array.isArray(doc)) {
+    if (doc.length === 0) throw new ValidationError('empty array: nothing to ingest');
+    return doc.map((v) => JSON.stringify(v));
+  }
+  return [body.trim()];
+}
+
+/** Groups records into batches of at most `maxRecords` records and about `maxBytes` bytes. */
+export function chunk(records: string[], maxRecords: number, maxBytes: number): string[][] {
+  const batches: string[][] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = r.length * 3 > maxBytes ? Buffer.byteLength(r) : r.length;
+    if (current.length > 0 && (current.length >= maxRecords || bytes + size > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size + 4;
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}

@@ -1,0 +1,79 @@
+// The normalize core: raw records and agent telemetry to normalized events, with a reason for every reject.
+import { errorMessage } from '../core/errors.js';
+import type { Event, RawBatch, TelemetryBatch } from '../core/proto.js';
+import { PARSERS, detectFormat } from './parsers/index.js';
+
+export interface Reject {
+  /** Index of the record in its batch. */
+  index: number;
+  error: string;
+  record: string;
+}
+
+export interface NormalizeContext {
+  /** Deterministic prefix of the event ids of this batch (from the stream and its sequence). */
+  idPrefix: string;
+  nowMs: number;
+}
+
+export interface NormalizeResult {
+  events: Event[];
+  rejects: Reject[];
+}
+
+/** Largest raw record the stage accepts; larger ones are dead-lettered. */
+export const MAX_RECORD_CHARS = 1024 * 1024;
+
+function finish(e: Event, id: string, sourceId: string, fallbackMs: number, ingested: string): Event {
+  e.id = id;
+  e.source_id = sourceId;
+  if (!e.timestamp) e.timestamp = new Date(fallbackMs).toISOString();
+  e.ingested = ingested;
+  return e;
+}
+
+export function normalizeRaw(batch: RawBatch, ctx: NormalizeContext): NormalizeResult {
+  const events: Event[] = [];
+  const rejects: Reject[] = [];
+  const sourceId = batch.source_id ?? '';
+  const receivedMs = Number(batch.received_ms) || ctx.nowMs;
+  const ingested = new Date(ctx.nowMs).toISOString();
+  const records = batch.records ?? [];
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    if (record.length > MAX_RECORD_CHARS) {
+      rejects.push({ index: i, error: `record is ${record.length} characters, over the limit of ${MAX_RECORD_CHARS}`, record: record.slice(0, 4096) });
+      continue;
+    }
+    const format = batch.format || detectFormat(record);
+    const parser = PARSERS[format];
+    if (!parser) {
+      rejects.push({ index: i, error: batch.format ? `no parser for format ${JSON.stringify(format)}` : 'format not recognised', record });
+      continue;
+    }
+    try {
+      const out = parser(record, { sourceId, receivedMs });
+      for (let k = 0; k < out.length; k++) {
+        events.push(finish(out[k]!, out.length === 1 ? `${ctx.idPrefix}.${i}` : `${ctx.idPrefix}.${i}.${k}`, sourceId, receivedMs, ingested));
+      }
+    } catch (err) {
+      rejects.push({ index: i, error: errorMessage(err), record });
+    }
+  }
+  return { events, rejects };
+}
+
+/** Agent telemetry is already in the normalized vocabulary: it gets ids, its agent and host stamped. */
+export function normalizeTelemetry(batch: TelemetryBatch, ctx: NormalizeContext): NormalizeResult {
+  const agentId = batch.agent_id ?? '';
+  const createdMs = Number(batch.created_ms) || ctx.nowMs;
+  const ingested = new Date(ctx.nowMs).toISOString();
+  const events = (batch.events ?? []).map((e, i) => {
+    e.agent = { ...e.agent, id: agentId };
+    if (!e.host?.name && batch.host?.name) e.host = { ...e.host, name: batch.host.name };
+    e.event ??= {};
+    e.event.module ||= 'agent';
+    return finish(e, `${ctx.idPrefix}.${i}`, agentId, createdMs, ingested);
+  });
+  return { events, rejects: [] };
+}

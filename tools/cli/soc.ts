@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// The `soc` command line: start MiniSOC and look at what it stored.
+import { Command } from 'commander';
+import { ConfigError } from '../../services/core/errors.js';
+import { events } from './events.js';
+import { up } from './up.js';
+
+const program = new Command('soc').description('MiniSOC: a small, fast security operations centre').showHelpAfterError();
+
+program.command('up')
+  .description('start nats-server (unless NATS_URL is set), Postgres (unless DATABASE_URL is set) and every service in this process')
+  .action(up);
+
+program.command('events')
+  .description('list stored events, newest first')
+  .option('--since <when>', 'only events after this: a duration (15m, 2h, 7d) or an ISO time')
+  .option('--host <name>', 'only events of this host')
+  .option('--category <name>', 'only events of this ECS category (authentication, process, network, web, ...)')
+  .option('--source <id>', 'only events of this log source or agent')
+  .option('--limit <n>', 'at most this many events', '100')
+  .option('--json', 'one ECS JSON document per line (NDJSON)')
+  .action(events);
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`soc: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,102 @@
+// `soc up`: nats-server, Postgres and every service in one process, on one machine.
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { loadConfig, type Config } from '../../services/core/config.js';
+import { createDb, migrateToLatest } from '../../services/core/db/index.js';
+import { ConfigError } from '../../services/core/errors.js';
+import { createLogger } from '../../services/core/log.js';
+import { connectNats } from '../../services/core/nats.js';
+import { topologyLimits, type RunningService, type ServiceContext, type ServiceStarter } from '../../services/core/service.js';
+import { ensureTopology } from '../../services/core/topology.js';
+import { startEnrich } from '../../services/enrich/index.js';
+import { startIngest } from '../../services/ingest/index.js';
+import { startNormalize } from '../../services/normalize/index.js';
+import { startStore } from '../../services/store/index.js';
+import { startNatsServer, type LocalNats } from '../local/nats-server.js';
+import { startEmbeddedPostgres, type LocalPostgres } from '../local/postgres.js';
+import { removeRuntime, writeRuntime } from './runtime.js';
+
+/** Services in start order; they stop in reverse, so ingest stops taking input first... */
+const SERVICES: Record<string, ServiceStarter> = {
+  store: startStore,
+  enrich: startEnrich,
+  normalize: startNormalize,
+  ingest: startIngest,
+};
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+  });
+}
+
+function selected(config: Config): string[] {
+  if (!config.SOC_SERVICES) return Object.keys(SERVICES);
+  const names = config.SOC_SERVICES.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!SERVICES[n]) throw new ConfigError(`SOC_SERVICES: unknown service ${JSON.stringify(n)} (known: ${Object.keys(SERVICES).join(', ')})`);
+  return Object.keys(SERVICES).filter((n) => names.includes(n));
+}
+
+export async function up(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('soc');
+  const names = selected(config);
+  const dataDir = resolve(config.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+
+  let nats: LocalNats | undefined;
+  let natsUrl = config.NATS_URL;
+  if (!natsUrl) {
+    const port = (await portFree(4222)) ? 4222 : -1;
+    nats = await startNatsServer({ storeDir: join(dataDir, 'nats'), port, logFile: join(dataDir, 'nats-server.log') });
+    natsUrl = nats.url;
+    log.info({ url: natsUrl, storeDir: join(dataDir, 'nats') }, 'nats-server started');
+  }
+  let pg: LocalPostgres | undefined;
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    const started = Date.now();
+    pg = await startEmbeddedPostgres({ dir: join(dataDir, 'postgres') });
+    databaseUrl = pg.url;
+    log.info({ port: pg.port, ms: Date.now() - started }, 'embedded Postgres started');
+  }
+  const cfg: Config = { ...config, NATS_URL: natsUrl, DATABASE_URL: databaseUrl };
+  const nc = await connectNats({ url: natsUrl, name: 'soc', credsFile: cfg.NATS_CREDS, log });
+  await ensureTopology(await jetstreamManager(nc), topologyLimits(cfg), log);
+  const db = createDb(databaseUrl);
+  await migrateToLatest(db, log);
+
+  const ctx: ServiceContext = { config: cfg, nc, log, db: () => db };
+  const running: [string, RunningService][] = [];
+  let httpUrl = '';
+  for (const name of names) {
+    const svc = await SERVICES[name]!({ ...ctx, log: log.child({ service: name }) });
+    if ('url' in svc) httpUrl = String(svc.url);
+    running.push([name, svc]);
+  }
+  writeRuntime(dataDir, { pid: process.pid, natsUrl, databaseUrl, httpUrl });
+  log.info({ services: names, http: httpUrl, nats: natsUrl }, 'MiniSOC is up');
+  if (httpUrl) process.stdout.write(`MiniSOC is up: POST logs to ${httpUrl}/api/ingest, metrics at ${httpUrl}/metrics\n`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    for (const [name, svc] of running.reverse()) {
+      await svc.stop().catch((err: unknown) => log.error({ err, service: name }, 'stop failed'));
+    }
+    await nc.drain().catch(() => undefined);
+    await db.destroy();
+    await pg?.stop();
+    await nats?.stop();
+    removeRuntime(dataDir);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
