@@ -1,6 +1,6 @@
 // The test harness: a real nats-server and a real Postgres database per test file, cleaned up after.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +11,11 @@ import { startEmbeddedPostgres } from '../tools/local/postgres.js';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');
 
+/** A temporary directory others may traverse (an embedded Postgres runs as its own user under it). */
 export function tempDir(prefix = 'minisoc-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o711);
+  return dir;
 }
 
 export interface TestNats extends LocalNats {

@@ -26,10 +26,14 @@ const schema = z.object({
   INGEST_BATCH_RECORDS: positiveInt.max(10_000).default(500),
   /** Batches a stage processes at once; more are left in the stream (backpressure). */
   STAGE_MAX_IN_FLIGHT: positiveInt.max(1024).default(8),
+  /** How long a stage may hold a message before JetStream redelivers it (bounds recovery after a crash). */
+  STAGE_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Ceiling of the redelivery delay after a transient failure. */
   STAGE_MAX_BACKOFF_MS: positiveInt.default(30_000),
   /** Bytes each pipeline stream may hold before publishers are refused (backpressure, never loss). */
   STREAM_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  /** Replicas of each stream: 3 on a NATS cluster. */
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** Age after which a stream drops messages that no consumer has acknowledged. */
   STREAM_MAX_AGE_S: positiveInt.default(7 * 24 * 3600),
   /** Days of events kept in Postgres; older daily partitions are dropped (0 = keep all). */

@@ -19,7 +19,7 @@ beforeAll(async () => {
   nats = await startTestNats();
   nc = await connect({ servers: nats.url });
   jsm = await jetstreamManager(nc);
-  await ensureTopology(jsm, { maxBytes: 64 * 1024 * 1024, maxAgeS: 3600, replicas: 1 });
+  await ensureTopology(jsm, { maxBytes: 64 * 1024 * 1024, maxAgeS: 3600, replicas: 1, ackWaitMs: 30_000 });
 });
 
 afterAll(async () => {
@@ -29,12 +29,12 @@ afterAll(async () => {
 
 function collect(subject: string): { sub: Subscription; got: Uint8Array[] } {
   const got: Uint8Array[] = [];
-  const sub = nc.subscribe(subject, { callback: (_err, m) => got.push(m.data) });
+  const sub = nc.subscribe(subject, { callback: (_err, m) => { got.push(m.data); } });
   return { sub, got };
 }
 
 async function run<T>(stage: Stage<T>, body: () => Promise<void>, maxUnexpectedDeliveries = 5): Promise<void> {
-  const runner = new StageRunner(nc, stage, { maxInFlight: 4, maxBackoffMs: 50, maxUnexpectedDeliveries, log });
+  const runner = new StageRunner(nc, stage, { maxInFlight: 4, maxBackoffMs: 50, ackWaitMs: 30_000, maxUnexpectedDeliveries, log });
   await runner.start();
   try {
     await body();

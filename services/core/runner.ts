@@ -52,6 +52,8 @@ export interface RunnerOptions {
   maxUnexpectedDeliveries?: number;
   /** Missed idle heartbeats in a row after which consume() is restarted. */
   restartAfterMissedHeartbeats?: number;
+  /** Redelivery delay of an unacknowledged message (the durable consumer's ack_wait). */
+  ackWaitMs: number;
   /** How often the consumer's lag is read for /metrics. */
   lagIntervalMs?: number;
   log: Logger;
@@ -108,7 +110,7 @@ export class StageRunner<T> {
   /** Makes sure the durable consumer exists, then consumes until stop(). */
   async start(): Promise<void> {
     this.jsm = await jetstreamManager(this.nc);
-    await ensureConsumer(this.jsm, consumerSpec(this.stage.stream, this.stage.name));
+    await ensureConsumer(this.jsm, consumerSpec(this.stage.stream, this.stage.name), this.opts.ackWaitMs);
     const info = await this.jsm.streams.info(this.stage.stream);
     this.streamEpoch = Date.parse(info.created).toString(36);
     this.loopDone = this.loop();
@@ -164,7 +166,7 @@ export class StageRunner<T> {
       }
       if ((s.type === 'consumer_not_found' || s.type === 'consumer_deleted') && this.jsm) {
         this.opts.log.warn({ stream: this.stage.stream, durable: this.stage.name }, 'durable consumer lost, recreating');
-        await ensureConsumer(this.jsm, consumerSpec(this.stage.stream, this.stage.name)).catch((err: unknown) =>
+        await ensureConsumer(this.jsm, consumerSpec(this.stage.stream, this.stage.name), this.opts.ackWaitMs).catch((err: unknown) =>
           this.opts.log.error({ err }, 'cannot recreate durable consumer'));
       }
     }

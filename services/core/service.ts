@@ -26,13 +26,13 @@ export interface RunningService {
 export type ServiceStarter = (ctx: ServiceContext) => Promise<RunningService>;
 
 export function topologyLimits(config: Config) {
-  return { maxBytes: config.STREAM_MAX_BYTES, maxAgeS: config.STREAM_MAX_AGE_S, replicas: Number(process.env.STREAM_REPLICAS ?? 1) };
+  return { maxBytes: config.STREAM_MAX_BYTES, maxAgeS: config.STREAM_MAX_AGE_S, replicas: config.STREAM_REPLICAS, ackWaitMs: config.STAGE_ACK_WAIT_MS };
 }
 
 /** Starts one runner per stage; stop() stops them all and waits for their batches in flight. */
 export async function startStages(ctx: ServiceContext, stages: Stage<any>[]): Promise<RunningService> {
   const runners = stages.map((s) => new StageRunner(ctx.nc, s, {
-    maxInFlight: ctx.config.STAGE_MAX_IN_FLIGHT, maxBackoffMs: ctx.config.STAGE_MAX_BACKOFF_MS,
+    maxInFlight: ctx.config.STAGE_MAX_IN_FLIGHT, maxBackoffMs: ctx.config.STAGE_MAX_BACKOFF_MS, ackWaitMs: ctx.config.STAGE_ACK_WAIT_MS,
     log: ctx.log.child({ stage: s.name, stream: s.stream }),
   }));
   for (const r of runners) await r.start();

@@ -58,6 +58,8 @@ export interface TopologyLimits {
   maxAgeS: number;
   /** Stream replicas (3 in a clustered deployment). */
   replicas: number;
+  /** How long a stage may hold a message before JetStream redelivers it (after a crash, say). */
+  ackWaitMs: number;
 }
 
 /**
@@ -100,7 +102,6 @@ export interface ConsumerSpec {
   stream: StreamName;
   /** The durable consumer is named after the service that reads it. */
   durable: string;
-  ackWaitMs: number;
   maxAckPending: number;
 }
 
@@ -109,18 +110,18 @@ export interface ConsumerSpec {
  * before the service first starts, so add one only with the service that reads it.
  */
 export const CONSUMERS: ConsumerSpec[] = [
-  { stream: 'INGEST', durable: 'normalize', ackWaitMs: 60_000, maxAckPending: 1000 },
-  { stream: 'TELEMETRY', durable: 'normalize', ackWaitMs: 60_000, maxAckPending: 1000 },
-  { stream: 'NORMALIZED', durable: 'enrich', ackWaitMs: 60_000, maxAckPending: 1000 },
-  { stream: 'ENRICHED', durable: 'store', ackWaitMs: 60_000, maxAckPending: 1000 },
-  { stream: 'ALERTS', durable: 'store', ackWaitMs: 60_000, maxAckPending: 1000 },
-  { stream: 'DLQ', durable: 'store', ackWaitMs: 60_000, maxAckPending: 1000 },
+  { stream: 'INGEST', durable: 'normalize', maxAckPending: 1000 },
+  { stream: 'TELEMETRY', durable: 'normalize', maxAckPending: 1000 },
+  { stream: 'NORMALIZED', durable: 'enrich', maxAckPending: 1000 },
+  { stream: 'ENRICHED', durable: 'store', maxAckPending: 1000 },
+  { stream: 'ALERTS', durable: 'store', maxAckPending: 1000 },
+  { stream: 'DLQ', durable: 'store', maxAckPending: 1000 },
 ];
 
-function consumerConfig(c: ConsumerSpec): Partial<ConsumerConfig> {
+function consumerConfig(c: ConsumerSpec, ackWaitMs: number): Partial<ConsumerConfig> {
   return {
     durable_name: c.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(c.ackWaitMs), max_ack_pending: c.maxAckPending, max_deliver: -1,
+    ack_wait: nanos(ackWaitMs), max_ack_pending: c.maxAckPending, max_deliver: -1,
   };
 }
 
@@ -147,11 +148,11 @@ export async function ensureTopology(jsm: JetStreamManager, limits: TopologyLimi
       log?.info({ stream: name }, 'stream updated');
     }
   }
-  for (const c of CONSUMERS) await ensureConsumer(jsm, c);
+  for (const c of CONSUMERS) await ensureConsumer(jsm, c, limits.ackWaitMs);
 }
 
-export async function ensureConsumer(jsm: JetStreamManager, c: ConsumerSpec): Promise<void> {
-  const cfg = consumerConfig(c);
+export async function ensureConsumer(jsm: JetStreamManager, c: ConsumerSpec, ackWaitMs: number): Promise<void> {
+  const cfg = consumerConfig(c, ackWaitMs);
   const info = await jsm.consumers.info(c.stream, c.durable).catch((err: unknown) => {
     if (isNotFound(err)) return null;
     throw err;

@@ -93,9 +93,9 @@ function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: "http" }) as unknown as FastifyBaseLogger,
+    // Requests are counted in /metrics; the log keeps warnings and errors unless debugging.
+    loggerInstance: deps.log.child({ component: 'http' }, { level: deps.log.isLevelEnabled('debug') ? deps.log.level : 'warn' }) as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.INGEST_MAX_BODY_BYTES,
-    disableRequestLogging: true,
   });
   app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
