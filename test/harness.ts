@@ -1,6 +1,6 @@
 // The test harness: a real nats-server and a real Postgres database per test file, cleaned up after.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,11 @@ import pg from 'pg';
 import { startNatsServer, type LocalNats } from '../tools/local/nats-server.js';
 import { startEmbeddedPostgres } from '../tools/local/postgres.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository root, whether this file runs from test/ (vitest) or dist/test/ (benchmarks). */
+export const ROOT = (() => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '..', '..');
+})();
 export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');
 
 /** A temporary directory others may traverse (an embedded Postgres runs as its own user under it). */
@@ -111,8 +115,8 @@ export interface Proc {
 }
 
 /** Runs a compiled entry point of this repository (dist/...) as a child process. */
-export function runNode(script: string, args: string[], env: Record<string, string | undefined>): Proc {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', script), ...args], {
+export function runNode(script: string, args: string[], env: Record<string, string | undefined>, nodeArgs: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', script), ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
