@@ -24,6 +24,10 @@ const schema = z.object({
   INGEST_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
   /** Records per RawBatch message published by ingest. */
   INGEST_BATCH_RECORDS: positiveInt.max(10_000).default(500),
+  /** Syslog listener ports (0 = off); messages are filed under SYSLOG_SOURCE. */
+  SYSLOG_UDP_PORT: port.default(0),
+  SYSLOG_TCP_PORT: port.default(0),
+  SYSLOG_SOURCE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('syslog'),
   /** Batches a stage processes at once; more are left in the stream (backpressure). */
   STAGE_MAX_IN_FLIGHT: positiveInt.max(1024).default(8),
   /** How long a stage may hold a message before JetStream redelivers it (bounds recovery after a crash). */

@@ -53,6 +53,19 @@ describe('POST /api/ingest', () => {
     expect(res.json().accepted).toBe(2);
   });
 
+  it('takes plain-text log lines and Windows XML, declaring the format in the batch', async () => {
+    const lines = await app.inject({ method: 'POST', url: '/api/ingest?source=lines', headers: { 'content-type': 'text/plain' }, payload: '<13>Nov 22 10:00:00 h app: one\n<13>Nov 22 10:00:01 h app: two\n' });
+    expect(lines.statusCode).toBe(202);
+    expect(lines.json().accepted).toBe(2);
+    const auto = RawBatch.decode((await jsm.streams.getMessage('INGEST', { last_by_subj: 'ingest.lines' }))!.data);
+    expect(auto.format).toBe('');
+    const xml = await app.inject({ method: 'POST', url: '/api/ingest?source=win', headers: { 'content-type': 'application/xml' }, payload: '<Events><Event><System><EventID>4625</EventID></System></Event></Events>' });
+    expect(xml.statusCode).toBe(202);
+    const win = RawBatch.decode((await jsm.streams.getMessage('INGEST', { last_by_subj: 'ingest.win' }))!.data);
+    expect(win.format).toBe('winxml');
+    expect(win.records).toEqual(['<Event><System><EventID>4625</EventID></System></Event>']);
+  });
+
   it('refuses a malformed body with 400 and a reason, and publishes nothing', async () => {
     const before = await ingestMessages();
     const res = await app.inject({ method: 'POST', url: '/api/ingest', headers: { 'content-type': 'application/x-ndjson' }, payload: '{"a":1}\n{"a":\n' });

@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.js';
 import { ingestMetrics, registry } from '../core/metrics.js';
 import { RawBatch } from '../core/proto.js';
 import { subjects } from '../core/topology.js';
-import { BODY_FORMATS, chunk, splitRecords, type BodyFormat } from './core.js';
+import { BODY_FORMATS, bodyKind, chunk, declaredFormat, splitRecords, type BodyFormat } from './core.js';
 
 export interface AppDeps {
   nc: NatsConnection;
@@ -47,21 +47,32 @@ const ingestSchema = {
 } as const;
 
 const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl']);
+const XML_TYPES = new Set(['application/xml', 'text/xml']);
+
+/** The format of a body: the ?format= parameter, else what its Content-Type says. */
+function formatOf(query: BodyFormat | undefined, contentType: string): BodyFormat {
+  if (query) return query;
+  if (NDJSON_TYPES.has(contentType)) return 'ndjson';
+  if (XML_TYPES.has(contentType)) return 'winxml';
+  if (contentType === 'application/json') return 'json';
+  return 'auto';
+}
 
 function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
     // The body is split and checked by splitRecords, so it arrives as the string that was sent.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser(['application/json', ...NDJSON_TYPES, 'text/plain'], { parseAs: 'string', bodyLimit: deps.config.INGEST_MAX_BODY_BYTES },
+    app.addContentTypeParser(['application/json', ...NDJSON_TYPES, ...XML_TYPES, 'text/plain'], { parseAs: 'string', bodyLimit: deps.config.INGEST_MAX_BODY_BYTES },
       (_req, body, done) => done(null, body));
 
     app.post<{ Querystring: { source: string; format?: BodyFormat }; Headers: { 'idempotency-key'?: string }; Body: string }>(
       '/api/ingest', { schema: ingestSchema, bodyLimit: deps.config.INGEST_MAX_BODY_BYTES }, async (req, reply) => {
         const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        const format: BodyFormat = req.query.format ?? (NDJSON_TYPES.has(contentType) ? 'ndjson' : 'json');
+        const format = formatOf(req.query.format, contentType);
+        const body = typeof req.body === 'string' ? req.body : '';
         let records: string[];
         try {
-          records = splitRecords(typeof req.body === 'string' ? req.body : '', format);
+          records = splitRecords(body, format);
         } catch (err) {
           ingestMetrics.rejected.inc({ reason: 'malformed' });
           return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: errorMessage(err) });
@@ -75,7 +86,7 @@ function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
         try {
           // Same request id, same message ids: a client retrying after a 503 is deduplicated by JetStream.
           await Promise.all(batches.map((b, i) => js.publish(subject,
-            RawBatch.encode({ source_id: source, format, received_ms: receivedMs, records: b, remote_addr: req.ip }).finish(),
+            RawBatch.encode({ source_id: source, format: declaredFormat(format, bodyKind(format, body)), received_ms: receivedMs, records: b, remote_addr: req.ip }).finish(),
             { msgID: `ingest:${source}:${requestId}:${i}` })));
         } catch (err) {
           ingestMetrics.rejected.inc({ reason: 'unavailable' });

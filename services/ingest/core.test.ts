@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../core/errors.js';
-import { chunk, splitRecords } from './core.js';
+import { bodyKind, chunk, declaredFormat, splitRecords } from './core.js';
 
 describe('splitRecords', () => {
   it('takes a JSON object as one record', () => {
@@ -30,6 +30,27 @@ describe('splitRecords', () => {
 
   it('refuses malformed JSON with what the parser found wrong', () => {
     expect(() => splitRecords('{"a": tru}', 'json')).toThrow(/^invalid JSON: Unexpected token/);
+  });
+});
+
+describe('splitRecords for log formats', () => {
+  it('cuts syslog and access logs into lines, dropping CR and blank lines', () => {
+    expect(splitRecords('<13>a\r\n\n<13>b\n', 'syslog')).toEqual(['<13>a', '<13>b']);
+    expect(splitRecords('1.2.3.4 - - [x] "GET / HTTP/1.1" 200 1\n', 'access')).toHaveLength(1);
+  });
+
+  it('cuts Windows event XML into its <Event> elements', () => {
+    const xml = '<?xml version="1.0"?><Events><Event xmlns="x"><System><EventID>1</EventID></System></Event>\n<Event><System/></Event></Events>';
+    expect(splitRecords(xml, 'winxml')).toEqual(['<Event xmlns="x"><System><EventID>1</EventID></System></Event>', '<Event><System/></Event>']);
+    expect(() => splitRecords('<Events></Events>', 'winxml')).toThrow(/no <Event> element/);
+  });
+
+  it('recognises the kind of an auto body from its first character', () => {
+    expect(bodyKind('auto', ' [{"a":1}]')).toBe('json');
+    expect(bodyKind('auto', '<?xml version="1.0"?><Events>')).toBe('xml');
+    expect(bodyKind('auto', '<34>Oct 11 22:14:15 mymachine su: x')).toBe('lines');
+    expect(declaredFormat('auto', 'lines')).toBe('');
+    expect(declaredFormat('nginx', 'lines')).toBe('nginx');
   });
 });
 

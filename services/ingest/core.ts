@@ -1,8 +1,30 @@
 // The ingest core: a request body to raw records and records to bounded batches, without I/O.
 import { ValidationError } from '../core/errors.js';
 
-export const BODY_FORMATS = ['json', 'ndjson'] as const;
+/** Formats a source may declare; `auto` lets normalize recognise each record. */
+export const BODY_FORMATS = ['auto', 'json', 'ndjson', 'syslog', 'access', 'nginx', 'apache', 'cef', 'winxml', 'xml', 'sysmon', 'windows'] as const;
 export type BodyFormat = (typeof BODY_FORMATS)[number];
+
+const XML_FORMATS = new Set<string>(['winxml', 'xml', 'sysmon', 'windows']);
+const EVENT_ELEMENT = /<Event[\s>][\s\S]*?<\/Event\s*>/g;
+
+/** How a body of a format is cut into records: JSON values, lines, or XML <Event> elements. */
+export function bodyKind(format: BodyFormat, body: string): 'json' | 'ndjson' | 'lines' | 'xml' {
+  if (format === 'json' || format === 'ndjson') return format;
+  if (XML_FORMATS.has(format)) return 'xml';
+  if (format !== 'auto') return 'lines';
+  const c = body.trimStart()[0];
+  if (c === '{' || c === '[') return 'json';
+  if (c === '<' && /^\s*(?:\uFEFF)?<(?:\?xml|Events?[\s>])/.test(body)) return 'xml';
+  return 'lines';
+}
+
+/** The format name carried in RawBatch: '' asks normalize to recognise each record. */
+export function declaredFormat(format: BodyFormat, kind: ReturnType<typeof bodyKind>): string {
+  if (kind === 'json' || kind === 'ndjson') return 'json';
+  if (format === 'auto') return kind === 'xml' ? 'winxml' : '';
+  return format;
+}
 
 function parseError(err: unknown): string {
   return (err as Error).message.replace(/^JSON\.parse: /, '');
@@ -30,8 +52,15 @@ function splitLines(body: string): string[] {
  * so a client never has to guess which part of its request was taken.
  */
 export function splitRecords(body: string, format: BodyFormat): string[] {
-  if (body.trim() === '') throw new ValidationError('empty body: send a JSON object, a JSON array or NDJSON lines');
-  if (format === 'ndjson') return splitLines(body);
+  if (body.trim() === '') throw new ValidationError('empty body: send a JSON object, a JSON array, NDJSON or log lines');
+  const kind = bodyKind(format, body);
+  if (kind === 'lines') return body.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.trim() !== '');
+  if (kind === 'xml') {
+    const events = body.match(EVENT_ELEMENT);
+    if (!events) throw new ValidationError('no <Event> element found: send Windows event XML as exported by Event Viewer or wevtutil');
+    return events;
+  }
+  if (kind === 'ndjson') return splitLines(body);
   let doc: unknown;
   try {
     doc = JSON.parse(body);

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../services/core/errors.js';
 import { events } from './events.js';
+import { parse } from './parse.js';
 import { up } from './up.js';
 
 const program = new Command('soc').description('MiniSOC: a small, fast security operations centre').showHelpAfterError();
@@ -20,6 +21,13 @@ program.command('events')
   .option('--limit <n>', 'at most this many events', '100')
   .option('--json', 'one ECS JSON document per line (NDJSON)')
   .action(events);
+
+program.command('parse')
+  .description('normalize log files offline and print the events as NDJSON; rejected records go to stderr as FILE:LINE: reason')
+  .argument('<files...>', 'log files: JSON, NDJSON, syslog, access logs, Windows event XML, CEF')
+  .option('--format <format>', 'the files\' format (default: recognised per record)')
+  .option('--source <id>', 'source id to stamp on the events', 'file')
+  .action(parse);
 
 try {
   await program.parseAsync();
