@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['services/**/*.test.ts', 'tools/**/*.test.ts', 'agent/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['services/**/*.test.ts', 'tools/**/*.test.ts', 'agent/**/*.test.ts', 'rules/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**', 'web/**'],
     pool: 'forks',
     testTimeout: 120_000,

@@ -28,6 +28,12 @@ const schema = z.object({
   SYSLOG_UDP_PORT: port.default(0),
   SYSLOG_TCP_PORT: port.default(0),
   SYSLOG_SOURCE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('syslog'),
+  /** Directories of Sigma rules (comma separated), reloaded when a file changes. */
+  RULES_DIR: z.string().default('./rules'),
+  /** This detect instance evaluates shard i of N of the rules ("i/N"). */
+  DETECT_SHARD: z.string().default('0/1'),
+  /** How often correlation state is checkpointed to the DETECT_STATE KV bucket. */
+  DETECT_CHECKPOINT_MS: positiveInt.default(5000),
   /** Batches a stage processes at once; more are left in the stream (backpressure). */
   STAGE_MAX_IN_FLIGHT: positiveInt.max(1024).default(8),
   /** How long a stage may hold a message before JetStream redelivers it (bounds recovery after a crash). */

@@ -49,7 +49,7 @@ export const STREAMS = {
 } as const;
 export type StreamName = keyof typeof STREAMS;
 
-export const KV_BUCKETS = { AGENTS: 'AGENTS' } as const;
+export const KV_BUCKETS = { AGENTS: 'AGENTS', DETECT_STATE: 'DETECT_STATE' } as const;
 
 export interface TopologyLimits {
   /** Bytes a stream may hold before publishers are refused. */
@@ -114,6 +114,7 @@ export const CONSUMERS: ConsumerSpec[] = [
   { stream: 'TELEMETRY', durable: 'normalize', maxAckPending: 1000 },
   { stream: 'NORMALIZED', durable: 'enrich', maxAckPending: 1000 },
   { stream: 'ENRICHED', durable: 'store', maxAckPending: 1000 },
+  { stream: 'ENRICHED', durable: 'detect', maxAckPending: 1000 },
   { stream: 'ALERTS', durable: 'store', maxAckPending: 1000 },
   { stream: 'DLQ', durable: 'store', maxAckPending: 1000 },
 ];

@@ -10,6 +10,7 @@ import { createLogger } from '../../services/core/log.js';
 import { connectNats } from '../../services/core/nats.js';
 import { topologyLimits, type RunningService, type ServiceContext, type ServiceStarter } from '../../services/core/service.js';
 import { ensureTopology } from '../../services/core/topology.js';
+import { startDetect } from '../../services/detect/service.js';
 import { startEnrich } from '../../services/enrich/index.js';
 import { startIngest } from '../../services/ingest/index.js';
 import { startNormalize } from '../../services/normalize/index.js';
@@ -21,6 +22,7 @@ import { removeRuntime, writeRuntime } from './runtime.js';
 /** Services in start order; they stop in reverse, so ingest stops taking input first... */
 const SERVICES: Record<string, ServiceStarter> = {
   store: startStore,
+  detect: startDetect,
   enrich: startEnrich,
   normalize: startNormalize,
   ingest: startIngest,

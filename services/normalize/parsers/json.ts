@@ -2,8 +2,10 @@
 import { ValidationError } from '../../core/errors.js';
 import { ecsField, setPath } from '../../core/ecs.js';
 import type { Event } from '../../core/proto.js';
+import { guarded } from './guard.js';
 import type { Parser } from './types.js';
 import { normalizeHost, requireIp, requireNumber, requirePort, toUtc } from './util.js';
+import { windowsFromEvtxJson, windowsFromWinlogbeat, windowsJsonShape } from './windows.js';
 
 /** Common flat names and where they go in ECS. Applied to top-level keys only. */
 const ALIASES: Record<string, string> = {
@@ -38,13 +40,17 @@ function flatten(obj: Record<string, unknown>, prefix: string, out: [string, unk
   }
 }
 
+/**
+ * Sets a dotted name in `doc`. `doc` and every level created here have no prototype, so a key such as
+ * "__proto__" from the record is plain data instead of reaching Object.prototype.
+ */
 function setNested(doc: Record<string, unknown>, dotted: string, value: unknown): void {
   const parts = dotted.split('.');
   let o = doc;
   for (let i = 0; i < parts.length - 1; i++) {
     const p = parts[i]!;
     const next = o[p];
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) o[p] = {};
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) o[p] = Object.create(null);
     o = o[p] as Record<string, unknown>;
   }
   o[parts[parts.length - 1]!] = value;
@@ -73,7 +79,7 @@ function coerce(name: string, kind: string, value: unknown): unknown {
 /** Maps an already-parsed JSON object to an Event; fields without an ECS home are kept in extra_json. */
 export function jsonObjectToEvent(doc: Record<string, unknown>, record: string): Event {
   const e: Event = {};
-  const extra: Record<string, unknown> = {};
+  const extra: Record<string, unknown> = Object.create(null);
   let hasExtra = false;
   const leaves: [string, unknown][] = [];
   flatten(doc, '', leaves);
@@ -101,7 +107,7 @@ export function jsonObjectToEvent(doc: Record<string, unknown>, record: string):
   return e;
 }
 
-export const parseJson: Parser = (record) => {
+export const parseJson: Parser = guarded('json', (record) => {
   let doc: unknown;
   try {
     doc = JSON.parse(record);
@@ -109,5 +115,13 @@ export const parseJson: Parser = (record) => {
     throw new ValidationError(`invalid JSON: ${(err as Error).message}`);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ValidationError(`expected a JSON object, got ${describe(doc)}`);
-  return [jsonObjectToEvent(doc as Record<string, unknown>, record)];
-};
+  const obj = doc as Record<string, unknown>;
+  // Windows events rendered as JSON get the same mapping as event XML.
+  const windows = windowsJsonShape(obj);
+  if (windows === 'evtx') return [windowsFromEvtxJson(obj, record)];
+  if (windows === 'winlogbeat') {
+    const { winlog: _winlog, ...rest } = obj;
+    return [windowsFromWinlogbeat(obj, record, jsonObjectToEvent(rest, record))];
+  }
+  return [jsonObjectToEvent(obj, record)];
+});

@@ -1,0 +1,115 @@
+// The detect service: enriched batches through the Sigma engine, alerts to alerts.<level>, hot rule reload.
+import { Kvm, type KV } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import { Counter, Gauge } from 'prom-client';
+import { ConfigError, DecodeError, errorMessage } from '../core/errors.js';
+import { registry } from '../core/metrics.js';
+import { Alert, EventBatch } from '../core/proto.js';
+import type { Output, Stage } from '../core/runner.js';
+import { startStages, type RunningService, type ServiceContext } from '../core/service.js';
+import { KV_BUCKETS, SEVERITIES, subjects, type Severity } from '../core/topology.js';
+import { Detector, type DetectorSnapshot } from './detector.js';
+import { RuleDirectory } from './rules-dir.js';
+import { formatProblem } from './sigma/types.js';
+
+const rulesLoaded = new Gauge({ name: 'minisoc_detect_rules_loaded', help: 'Rules the detect service evaluates', registers: [registry] });
+const ruleProblems = new Gauge({ name: 'minisoc_detect_rule_problems', help: 'Problems found when the rules were last loaded (errors and warnings)', registers: [registry] });
+const alertsRaised = new Counter({ name: 'minisoc_detect_alerts_total', help: 'Alerts raised, by level', labelNames: ['level'] as const, registers: [registry] });
+
+/** "i/N": this instance evaluates shard i of N (rules whose id hashes to i). */
+export function parseShard(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  if (!m || Number(m[1]) >= Number(m[2]) || Number(m[2]) < 1) throw new ConfigError(`DETECT_SHARD=${JSON.stringify(value)}: expected i/N with 0 <= i < N, e.g. 0/1`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+function severity(level: string | null | undefined): Severity {
+  return (SEVERITIES as readonly string[]).includes(level ?? '') ? (level as Severity) : 'medium';
+}
+
+export function alertOutputs(alerts: Alert[]): Output[] {
+  return alerts.map((a) => {
+    alertsRaised.inc({ level: severity(a.level) });
+    return { subject: subjects.alert(severity(a.level)), data: Alert.encode(a).finish(), key: a.id! };
+  });
+}
+
+export async function startDetect(ctx: ServiceContext): Promise<RunningService> {
+  const { config, log } = ctx;
+  const shard = parseShard(config.DETECT_SHARD);
+  const dir = new RuleDirectory(config.RULES_DIR.split(',').map((d) => d.trim()).filter(Boolean));
+  const build = (prev?: Detector): Detector => {
+    const v = dir.load();
+    for (const p of v.problems) (p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log))({ rule: formatProblem(p) }, 'rule problem');
+    if (v.kept.length) log.warn({ files: v.kept }, 'kept the previous version of rule files that no longer load');
+    const d = new Detector(v.rules, { shard });
+    for (const p of d.problems) log.error({ rule: formatProblem(p) }, 'rule not compiled');
+    if (prev) d.restore(prev.snapshot());
+    rulesLoaded.set(v.rules.length);
+    ruleProblems.set(v.problems.length + d.problems.length);
+    log.info({ rules: d.size, problems: v.problems.length + d.problems.length, shard: `${shard.index}/${shard.count}` }, 'rules loaded');
+    return d;
+  };
+  let detector = build();
+
+  // Correlation windows survive a restart through a checkpoint in a KV bucket.
+  const kv: KV = await new Kvm(ctx.nc).create(KV_BUCKETS.DETECT_STATE, { history: 1 });
+  const key = `shard-${shard.index}-of-${shard.count}`;
+  const saved = await kv.get(key).catch(() => null);
+  if (saved?.value?.length) {
+    try {
+      detector.restore(JSON.parse(saved.string()) as DetectorSnapshot);
+      log.info('correlation state restored');
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'ignoring an unreadable correlation checkpoint');
+    }
+  }
+  const checkpoint = () => kv.put(key, JSON.stringify(detector.snapshot())).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'checkpoint failed'));
+
+  const stage: Stage<ReturnType<typeof EventBatch.decode>> = {
+    name: 'detect', stream: 'ENRICHED',
+    decode: (b) => {
+      try {
+        return EventBatch.decode(b);
+      } catch (err) {
+        throw new DecodeError(`not an EventBatch: ${errorMessage(err)}`, { cause: err });
+      }
+    },
+    size: (b) => b.events.length,
+    handle: (batch) => alertOutputs(detector.evaluate(batch.events)),
+  };
+  const stages = await startStages(ctx, [stage]);
+
+  // Correlation windows that close without a new event (an absence, a count reached at the end) fire on the clock.
+  // An alert whose publish fails is kept and tried again on the next tick.
+  const js = jetstream(ctx.nc);
+  let unsent: Output[] = [];
+  let ticking = false;
+  const tick = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    const outs = [...unsent, ...alertOutputs(detector.tick(Date.now()))];
+    unsent = [];
+    void Promise.all(outs.map((o) => js.publish(o.subject, o.data, { msgID: `detect:tick:${o.key}` }).catch((err: unknown) => {
+      log.warn({ err: errorMessage(err) }, 'alert publish failed, will retry');
+      unsent.push(o);
+    }))).finally(() => { ticking = false; });
+  }, 1000);
+  const saver = setInterval(() => void checkpoint(), config.DETECT_CHECKPOINT_MS);
+  const watcher = dir.watch(() => {
+    try {
+      detector = build(detector);
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'rule reload failed; the previous rules stay');
+    }
+  });
+  return {
+    stop: async () => {
+      watcher.close();
+      clearInterval(tick);
+      clearInterval(saver);
+      await stages.stop();
+      await checkpoint();
+    },
+  };
+}
