@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ECS_FIELDS, fieldGetter, toEcs } from './ecs.js';
+import { ECS_FIELDS, ZERO_IS_A_VALUE, fieldGetter, toEcs } from './ecs.js';
 import { Event } from './proto.js';
 
 describe('toEcs', () => {
@@ -18,6 +18,26 @@ describe('toEcs', () => {
       http: { response: { status_code: 404 } },
       labels: { source_id: 'web', env: 'prod' },
     });
+  });
+
+  it('keeps zeros that are values (exit code 0, 0 bytes, latitude 0) and drops proto3 default zeros', () => {
+    const e = Event.decode(Event.encode({
+      process: { exit_code: 0, pid: 0, parent: { pid: 0 } }, http: { response_bytes: 0 }, source: { geo: { lat: 0, lon: 0 }, port: 0 },
+      event: { severity: 0 }, host: { cpu_usage: 0 },
+    }).finish());
+    expect(toEcs(e)).toEqual({
+      process: { exit_code: 0, pid: 0, parent: { pid: 0 } }, http: { response: { bytes: 0 } },
+      source: { geo: { location: { lat: 0, lon: 0 } } }, event: { severity: 0 }, host: { cpu: { usage: 0 } },
+    });
+    for (const name of ZERO_IS_A_VALUE) {
+      const [, proto] = ECS_FIELDS.find(([ecs]) => ecs === name)!;
+      const parts = proto.split('.');
+      const obj: Record<string, unknown> = {};
+      let o = obj;
+      for (const p of parts.slice(0, -1)) o = (o[p] = {}) as Record<string, unknown>;
+      o[parts[parts.length - 1]!] = 0;
+      expect(fieldGetter(name)(Event.decode(Event.encode(obj).finish())), `${name} must be optional in the proto`).toBe(0);
+    }
   });
 
   it('merges extra fields into the document without overwriting typed ones', () => {

@@ -140,6 +140,19 @@ export const ECS_FIELDS: readonly (readonly [string, string, FieldKind])[] = [
   ] as const),
 ];
 
+/**
+ * Numeric fields where zero is a real value (exit code 0, 0 bytes, latitude 0, syslog severity 0).
+ * They are `optional` in proto/minisoc.proto, so a decoded event tells "absent" (null) from 0;
+ * every other number follows proto3 and 0 means absent.
+ */
+export const ZERO_IS_A_VALUE: ReadonlySet<string> = new Set([
+  'event.severity', 'event.duration', 'event.risk_score',
+  'host.cpu.usage', 'host.memory.total', 'host.memory.used', 'host.disk.usage', 'host.network.ingress.bytes', 'host.network.egress.bytes',
+  'process.pid', 'process.cpu.pct', 'process.memory.rss', 'process.exit_code', 'process.parent.pid',
+  'network.bytes', 'http.response.bytes', 'http.request.bytes', 'file.size',
+  ...['source', 'destination'].flatMap((s) => [`${s}.bytes`, `${s}.packets`, `${s}.geo.location.lat`, `${s}.geo.location.lon`]),
+]);
+
 const byEcs = new Map(ECS_FIELDS.map(([ecs, proto, kind]) => [ecs, { proto, kind }]));
 
 /** The Event path and kind of an ECS field, or undefined when the Event has no typed home for it. */
@@ -226,7 +239,7 @@ export function setPath(e: Event, protoPath: string, value: unknown): void {
 /**
  * Builds the ECS document of the typed fields as straight-line code generated once from ECS_FIELDS:
  * this runs for every stored event, and a loop of getters and dotted-path setters cost several times more.
- * Zero numbers and empty strings are proto3 defaults and are left out.
+ * Empty strings and proto3 default zeros are left out; zeros of ZERO_IS_A_VALUE fields are kept.
  */
 const typedToEcs = ((): ((e: Event) => Record<string, unknown>) => {
   const lines = ['const doc = {}; let v;'];
@@ -235,7 +248,8 @@ const typedToEcs = ((): ((e: Event) => Record<string, unknown>) => {
     const parts = ecs.split('.');
     let target = 'doc';
     for (const p of parts.slice(0, -1)) target = `(${target}[${JSON.stringify(p)}] ??= {})`;
-    const present = kind === 'strings' || kind === 'ips' ? 'v != null && v.length > 0' : "v != null && v !== '' && v !== 0";
+    const present = kind === 'strings' || kind === 'ips' ? 'v != null && v.length > 0'
+      : ZERO_IS_A_VALUE.has(ecs) ? 'v != null' : "v != null && v !== '' && v !== 0";
     lines.push(`v = ${read}; if (${present}) ${target}[${JSON.stringify(parts[parts.length - 1])}] = v;`);
   }
   lines.push('return doc;');

@@ -43,6 +43,7 @@ describe('splitRecords for log formats', () => {
     const xml = '<?xml version="1.0"?><Events><Event xmlns="x"><System><EventID>1</EventID></System></Event>\n<Event><System/></Event></Events>';
     expect(splitRecords(xml, 'winxml')).toEqual(['<Event xmlns="x"><System><EventID>1</EventID></System></Event>', '<Event><System/></Event>']);
     expect(() => splitRecords('<Events></Events>', 'winxml')).toThrow(/no <Event> element/);
+    expect(() => splitRecords('<Events><Event><System/></Event><Event><System><EventID>4', 'winxml')).toThrow(/unexpected content outside <Event> elements: "<Event><System><EventID>4"/);
   });
 
   it('recognises the kind of an auto body from its first character', () => {

@@ -58,6 +58,11 @@ export function splitRecords(body: string, format: BodyFormat): string[] {
   if (kind === 'xml') {
     const events = body.match(EVENT_ELEMENT);
     if (!events) throw new ValidationError('no <Event> element found: send Windows event XML as exported by Event Viewer or wevtutil');
+    // Anything but the declaration, the <Events> wrapper, comments and space between the events (a
+    // truncated last event, say) would otherwise be dropped without a word.
+    const rest = body.replace(EVENT_ELEMENT, '').replace(/<\?xml[^>]*\?>|<\/?Events\s*>|<!--[\s\S]*?-->|\uFEFF/g, '');
+    const stray = /\S/.exec(rest);
+    if (stray) throw new ValidationError(`unexpected content outside <Event> elements: ${JSON.stringify(rest.slice(stray.index, stray.index + 60))}`);
     return events;
   }
   if (kind === 'ndjson') return splitLines(body);

@@ -10,6 +10,11 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\
  * Returns undefined for values that are not a time.
  */
 export function toUtc(value: unknown): string | undefined {
+  if (typeof value === 'string' && /^\d{16,19}$/.test(value)) {
+    // µs and ns epochs do not fit a double exactly: the digits after the milliseconds are kept as text.
+    const d = new Date(Number(value.slice(0, 13)));
+    return Number.isNaN(d.getTime()) ? undefined : `${d.toISOString().slice(0, 23)}${value.slice(13)}Z`;
+  }
   if (typeof value === 'number' || (typeof value === 'string' && /^\d{9,19}(\.\d+)?$/.test(value))) {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0) return undefined;
@@ -26,20 +31,23 @@ export function toUtc(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const m = RFC3339.exec(value.trim());
   if (!m) {
+    // Other spellings ("Nov 22 2026 10:00:00 GMT") only when they name a year and a zone: no guessing.
+    if (!/\d{4}/.test(value) || !/(?:Z|GMT|UTC|[+-]\d{2}:?\d{2})\s*$/.test(value.trim())) return undefined;
     const t = Date.parse(value);
     return Number.isNaN(t) ? undefined : new Date(t).toISOString();
   }
   const [, y, mo, d, h, mi, s = '00', frac = '', zone = 'Z'] = m;
+  // Out-of-range parts are refused, not rolled over into the next hour or day.
+  if (+mo! < 1 || +mo! > 12 || +d! < 1 || +d! > new Date(Date.UTC(+y!, +mo!, 0)).getUTCDate() || +h! > 23 || +mi! > 59 || +s! > 60) return undefined;
   let offsetMin = 0;
   if (zone !== 'Z' && zone !== 'z' && zone !== 'UTC' && zone !== 'GMT') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
     offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
   }
-  const ms = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!) - offsetMin * 60_000;
-  const date = new Date(ms);
-  if (Number.isNaN(ms) || date.getUTCMonth() !== +mo! - 1 && offsetMin === 0) return undefined;
-  const base = date.toISOString().slice(0, 19);
+  const ms = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, Math.min(+s!, 59)) - offsetMin * 60_000;
+  if (Number.isNaN(ms)) return undefined;
+  const base = new Date(ms).toISOString().slice(0, 19);
   return frac ? `${base}.${frac}Z` : `${base}Z`;
 }
 
