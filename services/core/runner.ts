@@ -59,6 +59,17 @@ export interface RunnerOptions {
   log: Logger;
 }
 
+/** Wraps a protobuf decode so any failure is a DecodeError naming what was expected (dead-lettered). */
+export function decoder<T>(decode: (b: Uint8Array) => T, what: string): (b: Uint8Array) => T {
+  return (b) => {
+    try {
+      return decode(b);
+    } catch (err) {
+      throw new DecodeError(`not a ${what}: ${errorMessage(err)}`, { cause: err });
+    }
+  };
+}
+
 /** Builds the dead letter of a whole message or of one record inside it. */
 export function deadLetterOutput(meta: MessageMeta, err: unknown, payload: Uint8Array, recordIndex = -1, sourceId = ''): Output {
   const dl = DeadLetter.encode({

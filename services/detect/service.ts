@@ -2,10 +2,10 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { Counter, Gauge } from 'prom-client';
-import { ConfigError, DecodeError, errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import { registry } from '../core/metrics.js';
 import { Alert, EventBatch } from '../core/proto.js';
-import type { Output, Stage } from '../core/runner.js';
+import { decoder, type Output, type Stage } from '../core/runner.js';
 import { startStages, type RunningService, type ServiceContext } from '../core/service.js';
 import { KV_BUCKETS, SEVERITIES, subjects, type Severity } from '../core/topology.js';
 import { Detector, type DetectorSnapshot } from './detector.js';
@@ -68,13 +68,7 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
 
   const stage: Stage<ReturnType<typeof EventBatch.decode>> = {
     name: 'detect', stream: 'ENRICHED',
-    decode: (b) => {
-      try {
-        return EventBatch.decode(b);
-      } catch (err) {
-        throw new DecodeError(`not an EventBatch: ${errorMessage(err)}`, { cause: err });
-      }
-    },
+    decode: decoder((b) => EventBatch.decode(b), 'EventBatch'),
     size: (b) => b.events.length,
     handle: (batch) => alertOutputs(detector.evaluate(batch.events)),
   };

@@ -1,7 +1,6 @@
 // The normalize service: raw records and agent telemetry to normalized event batches.
-import { DecodeError } from '../core/errors.js';
 import { EventBatch, RawBatch, TelemetryBatch } from '../core/proto.js';
-import { deadLetterOutput, type MessageMeta, type Output, type Stage } from '../core/runner.js';
+import { deadLetterOutput, decoder, type MessageMeta, type Output, type Stage } from '../core/runner.js';
 import { startStages, type RunningService, type ServiceContext } from '../core/service.js';
 import { lastToken, subjects } from '../core/topology.js';
 import { normalizeRaw, normalizeTelemetry, type NormalizeResult } from './core.js';
@@ -22,15 +21,6 @@ export function outputs(sourceId: string, result: NormalizeResult, meta: Message
   return out;
 }
 
-function decoder<T>(decode: (b: Uint8Array) => T, what: string): (b: Uint8Array) => T {
-  return (b) => {
-    try {
-      return decode(b);
-    } catch (err) {
-      throw new DecodeError(`not a ${what}: ${(err as Error).message}`, { cause: err });
-    }
-  };
-}
 
 export const rawStage: Stage<RawBatch> = {
   name: 'normalize', stream: 'INGEST',

@@ -1,22 +1,12 @@
 // The store service: enriched events, alerts and dead letters from their streams into PostgreSQL.
 import { Alert, DeadLetter, EventBatch } from '../core/proto.js';
-import { DecodeError } from '../core/errors.js';
-import type { Stage } from '../core/runner.js';
+import { decoder, type Stage } from '../core/runner.js';
 import type { ServiceContext, RunningService } from '../core/service.js';
 import { startStages } from '../core/service.js';
 import { alertRow, deadLetterRow, eventRow } from './core.js';
 import { insertAlerts, insertDeadLetters, insertEvents } from './sink.js';
 import { dropOldPartitions } from '../core/db/index.js';
 
-function decoder<T>(decode: (b: Uint8Array) => T, what: string): (b: Uint8Array) => T {
-  return (b) => {
-    try {
-      return decode(b);
-    } catch (err) {
-      throw new DecodeError(`not a ${what}: ${(err as Error).message}`, { cause: err });
-    }
-  };
-}
 
 export async function startStore(ctx: ServiceContext): Promise<RunningService> {
   const db = ctx.db();
