@@ -57,4 +57,13 @@ describe('normalizeTelemetry', () => {
     const { events } = normalizeTelemetry({ agent_id: 'a1', created_ms: ctx.nowMs, host: { name: 'box' }, events: [{ event: { category: ['process'] } }, {}] }, { ...ctx, idPrefix: 'tq-3' });
     expect(events.map((e) => [e.id, e.agent?.id, e.host?.name, e.source_id])).toEqual([['tq-3.0', 'a1', 'box', 'a1'], ['tq-3.1', 'a1', 'box', 'a1']]);
   });
+
+  it("gives agent events the batch's host facts they lack, without overwriting their own", () => {
+    const { events } = normalizeTelemetry({
+      agent_id: 'a1', host: { name: 'box', os_family: 'linux', os_kernel: '6.1' },
+      events: [{ host: { cpu_usage: 0.97 } }, { host: { name: 'other', os_family: 'debian' } }],
+    }, ctx);
+    expect(events[0]!.host).toMatchObject({ name: 'box', os_family: 'linux', os_kernel: '6.1', cpu_usage: 0.97 });
+    expect(events[1]!.host).toMatchObject({ name: 'other', os_family: 'debian', os_kernel: '6.1' });
+  });
 });

@@ -63,6 +63,24 @@ export function normalizeRaw(batch: RawBatch, ctx: NormalizeContext): NormalizeR
   return { events, rejects };
 }
 
+const HOST_FACTS = ['name', 'hostname', 'ip', 'mac', 'os_name', 'os_family', 'os_version', 'os_kernel', 'architecture', 'id'] as const;
+
+function hostFacts(h: NonNullable<Event['host']>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of HOST_FACTS) {
+    const v = h[k];
+    if (v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0)) out[k] = v;
+  }
+  return out;
+}
+
+function definedOnly(h: Event['host']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!h) return out;
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0)) out[k] = v;
+  return out;
+}
+
 /** Agent telemetry is already in the normalized vocabulary: it gets ids, its agent and host stamped. */
 export function normalizeTelemetry(batch: TelemetryBatch, ctx: NormalizeContext): NormalizeResult {
   const agentId = batch.agent_id ?? '';
@@ -70,7 +88,8 @@ export function normalizeTelemetry(batch: TelemetryBatch, ctx: NormalizeContext)
   const ingested = new Date(ctx.nowMs).toISOString();
   const events = (batch.events ?? []).map((e, i) => {
     e.agent = { ...e.agent, id: agentId };
-    if (!e.host?.name && batch.host?.name) e.host = { ...e.host, name: batch.host.name };
+    // Host facts travel once per batch; events get what they lack (rules select agent data by host.os.family).
+    if (batch.host) e.host = { ...hostFacts(batch.host), ...definedOnly(e.host) };
     e.event ??= {};
     e.event.module ||= 'agent';
     return finish(e, `${ctx.idPrefix}.${i}`, agentId, createdMs, ingested);

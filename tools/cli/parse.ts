@@ -32,11 +32,12 @@ export function parseFile(file: string, format: BodyFormat = 'auto', sourceId = 
   let pos = 0;
   let line = 1;
   for (const r of records) {
-    const probe = kind === 'json' ? r.slice(0, 1) : r.slice(0, 40);
+    // Records re-serialised from a JSON array are not in the file as such: they keep the array's line.
+    const probe = r.slice(0, 40);
     const at = body.indexOf(probe, pos);
     if (at >= 0) {
       for (let i = pos; i < at; i++) if (body.charCodeAt(i) === 10) line++;
-      pos = at;
+      pos = at + 1;
     }
     lines.push(line);
   }

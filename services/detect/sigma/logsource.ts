@@ -106,6 +106,8 @@ const SECURITY_CATEGORIES: Readonly<Record<string, readonly string[]>> = { 4688:
 /** Linux programs whose syslog lines form a Sigma service of their own. */
 const LINUX_SERVICES: Readonly<Record<string, readonly string[]>> = {
   sshd: ['sshd', 'auth'],
+  // OpenSSH 9.8 and later log the per-connection work as sshd-session.
+  'sshd-session': ['sshd', 'auth'],
   sudo: ['sudo', 'auth'],
   su: ['auth'],
   login: ['auth'],
@@ -197,7 +199,8 @@ export function eventLogsource(e: Event): EventLogsource {
   if (cats.includes('network') && types.includes('connection')) services.push('connection');
   if (cats.includes('file')) categories.push('file_event');
   if (cats.includes('dns')) categories.push('dns');
-  const program = pname || (LINUX_SERVICES[module] ? module : '');
+  // A program name makes a syslog service only for log lines: an agent's process event for sshd is not an sshd log.
+  const program = module === 'agent' ? '' : pname || (LINUX_SERVICES[module] ? module : '');
   const svc = LINUX_SERVICES[program];
   const syslog = module === 'syslog' || ev?.dataset === 'syslog' || !!svc;
   if (svc) services.push(...svc);
