@@ -52,7 +52,8 @@ export function eventRow(e: Event): EventRow {
 /** UTC days (YYYY-MM-DD) the rows fall on: the partitions they need. */
 export function daysOf(rows: { ts: string }[]): Set<string> {
   const days = new Set<string>();
-  for (const r of rows) days.add(new Date(r.ts).toISOString().slice(0, 10));
+  // Normalized timestamps are RFC 3339 in UTC already; only other spellings need a Date.
+  for (const r of rows) days.add(r.ts.length >= 20 && r.ts.endsWith('Z') && r.ts[10] === 'T' ? r.ts.slice(0, 10) : new Date(r.ts).toISOString().slice(0, 10));
   return days;
 }
 
