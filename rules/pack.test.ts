@@ -312,7 +312,7 @@ detection: {selection: {event.outcome: failure}, condition: selection}
     expect(fieldGetter('threat.indicator.value')(events[0]!)).toEqual(['5.39.222.172']);
   });
 
-  it.fails('CEF firewall traffic reaches a network logsource (normalize/parsers/cef.ts)', () => {
+  it('CEF firewall traffic reaches a network logsource (normalize/parsers/cef.ts)', () => {
     // CEF events get no event.category, so eventLogsource gives them no product, category or service: no
     // rule on network_connection or firewall (the port-scan rule's natural source) ever sees them.
     const events = eventsOfLines(['CEF:0|Palo Alto Networks|PAN-OS|10.1|TRAFFIC|deny|3|src=198.51.100.66 dst=192.0.2.10 spt=51234 dpt=3389 proto=TCP act=deny']);

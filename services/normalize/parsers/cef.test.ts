@@ -26,7 +26,7 @@ function reason(line: string): string {
 describe('CEF records', () => {
   it('reads a bare record: header to observer, code, severity and message, extension to source and destination', () => {
     const e = one('CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232');
-    expect(e.event).toEqual({ kind: 'event', module: 'cef', code: '100', severity: 10 });
+    expect(e.event).toEqual({ kind: 'event', module: 'cef', code: '100', severity: 10, category: ['network'], type: ['connection'] });
     expect(e.observer).toEqual({ vendor: 'Security', product: 'threatmanager' });
     expect(e.message).toBe('worm successfully stopped');
     expect(e.source).toEqual({ ip: '10.0.0.1', port: 1232 });
@@ -42,7 +42,7 @@ describe('CEF records', () => {
     const e = one('<134>Mar 15 11:58:01 fw-01 CEF:0|Palo Alto Networks|PAN-OS|10.1|TRAFFIC|end|3|rt=Mar 15 2024 10:58:01 GMT deviceExternalId=0123 src=192.0.2.10 dst=198.51.100.20 spt=51515 dpt=443 proto=TCP act=allow suser=corp\\\\alice app=ssl in=1200 out=5400 cs1Label=Rule cs1=allow-web');
     expect(e.timestamp).toBe('2024-03-15T10:58:01Z');
     expect(e.host).toEqual({ name: 'fw-01' });
-    expect(e.event).toEqual({ kind: 'event', module: 'cef', code: 'TRAFFIC', severity: 3, action: 'allow' });
+    expect(e.event).toEqual({ kind: 'event', module: 'cef', code: 'TRAFFIC', severity: 3, action: 'allow', category: ['network'], type: ['connection'] });
     expect(e.source).toEqual({ ip: '192.0.2.10', port: 51515, bytes: 1200 });
     expect(e.destination).toEqual({ ip: '198.51.100.20', port: 443, bytes: 5400 });
     expect(e.network).toEqual({ transport: 'tcp', protocol: 'ssl' });

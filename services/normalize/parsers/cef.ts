@@ -181,6 +181,11 @@ function parse(record: string, receivedMs: number): Event[] {
   if (ext.deviceDirection === '0') net.direction = 'inbound';
   else if (ext.deviceDirection === '1') net.direction = 'outbound';
   for (const _ in net) { e.network = net; break; }
+  // Traffic between two addresses (firewall, IDS, proxy records) is a network connection, so network rules see it.
+  if (e.source?.ip && e.destination?.ip) {
+    meta.category = ['network'];
+    meta.type = ['connection'];
+  }
 
   if (ext.suser || ext.suid) {
     e.user = {};
