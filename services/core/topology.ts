@@ -83,7 +83,13 @@ export function streamConfigs(l: TopologyLimits): Partial<StreamConfig>[] {
     pipelineStream('ENRICHED', subjects.all.enriched, l),
     pipelineStream('ALERTS', subjects.all.alerts, l),
     pipelineStream('DLQ', subjects.all.dlq, l),
-    pipelineStream('COMMAND_RESULTS', subjects.all.commandResults, l),
+    {
+      // No service reads results yet, and interest retention would drop them on arrival: kept by age
+      // and refused when full (the agent retries) until the command service declares its durable.
+      name: 'COMMAND_RESULTS', subjects: [subjects.all.commandResults], retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New, storage: StorageType.File, max_bytes: l.maxBytes, max_age: nanos(l.maxAgeS * 1000),
+      duplicate_window: nanos(120_000), num_replicas: l.replicas,
+    },
     {
       // Only the latest heartbeat of each agent matters.
       name: 'HEARTBEATS', subjects: [subjects.all.heartbeats], retention: RetentionPolicy.Limits,

@@ -58,6 +58,11 @@ describe('normalizeTelemetry', () => {
     expect(events.map((e) => [e.id, e.agent?.id, e.host?.name, e.source_id])).toEqual([['tq-3.0', 'a1', 'box', 'a1'], ['tq-3.1', 'a1', 'box', 'a1']]);
   });
 
+  it('builds agent event ids from the agent and its batch sequence, so a late re-send is stored once', () => {
+    const { events } = normalizeTelemetry({ agent_id: 'a1', batch_seq: 42, events: [{}, {}] }, ctx);
+    expect(events.map((e) => e.id)).toEqual(['t-a1-42.0', 't-a1-42.1']);
+  });
+
   it("gives agent events the batch's host facts they lack, without overwriting their own", () => {
     const { events } = normalizeTelemetry({
       agent_id: 'a1', host: { name: 'box', os_family: 'linux', os_kernel: '6.1' },

@@ -81,9 +81,12 @@ function definedOnly(h: Event['host']): Record<string, unknown> {
   return out;
 }
 
-/** Agent telemetry is already in the normalized vocabulary: it gets ids, its agent and host stamped. */
+/** Agent telemetry is already in the normalized vocabulary: it gets ids, its agent and host facts stamped. */
 export function normalizeTelemetry(batch: TelemetryBatch, ctx: NormalizeContext): NormalizeResult {
   const agentId = batch.agent_id ?? '';
+  // Ids from the agent's own batch sequence: a batch re-sent after the stream's 2-minute duplicate window
+  // (a lost PubAck, then a long outage) gets the same ids, and the store keeps one copy.
+  const prefix = batch.batch_seq ? `t-${agentId}-${batch.batch_seq}` : ctx.idPrefix;
   const createdMs = Number(batch.created_ms) || ctx.nowMs;
   const ingested = new Date(ctx.nowMs).toISOString();
   const events = (batch.events ?? []).map((e, i) => {
@@ -92,7 +95,7 @@ export function normalizeTelemetry(batch: TelemetryBatch, ctx: NormalizeContext)
     if (batch.host) e.host = { ...hostFacts(batch.host), ...definedOnly(e.host) };
     e.event ??= {};
     e.event.module ||= 'agent';
-    return finish(e, `${ctx.idPrefix}.${i}`, agentId, createdMs, ingested);
+    return finish(e, `${prefix}.${i}`, agentId, createdMs, ingested);
   });
   return { events, rejects: [] };
 }

@@ -63,18 +63,20 @@ export interface AlertMatchesTable {
   received_at: Generated<Date>;
 }
 
+type WithDefault<T> = ColumnType<T, T | undefined, T>;
+
 export interface AgentsTable {
   id: string;
   hostname: string | null;
   os: string | null;
   version: string | null;
-  ips: string[];
-  tags: string[];
-  status: string;
+  ips: WithDefault<string[]>;
+  tags: WithDefault<string[]>;
+  status: WithDefault<string>;
   status_reason: string | null;
-  first_seen: Timestamp;
-  last_seen: Timestamp;
-  doc: Json;
+  first_seen: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_seen: ColumnType<Date, Date | string | undefined, Date | string>;
+  doc: ColumnType<unknown, string | undefined, string>;
 }
 
 export interface CommandsTable {
