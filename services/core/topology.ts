@@ -151,8 +151,11 @@ export async function ensureTopology(jsm: JetStreamManager, limits: TopologyLimi
       });
       log?.info({ stream: name }, 'stream created');
     } else if (!sameValues(cfg as Record<string, unknown>, info.config as unknown as Record<string, unknown>)) {
-      await jsm.streams.update(name, { ...info.config, ...cfg });
-      log?.info({ stream: name }, 'stream updated');
+      // Some settings (retention, storage) cannot change on a live stream: keep it running as it is and say so.
+      await jsm.streams.update(name, { ...info.config, ...cfg }).then(
+        () => log?.info({ stream: name }, 'stream updated'),
+        (err: unknown) => log?.warn({ stream: name, err: (err as Error).message }, 'stream settings differ from the declared ones and cannot be updated'),
+      );
     }
   }
   for (const c of CONSUMERS) await ensureConsumer(jsm, c, limits.ackWaitMs);
