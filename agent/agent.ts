@@ -19,6 +19,7 @@ import { Shipper, type ShipperStats } from './shipper.js';
 import type { Snapshot } from './snapshot.js';
 import { BatchSequence, Spool } from './spool.js';
 import { AGENT_VERSION } from './version.js';
+import { LocalRules } from './local-rules.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -55,6 +56,7 @@ export class Agent {
   private pendingResults = 0;
   private background = new Set<Promise<unknown>>();
   private lastError = '';
+  private localRules: LocalRules | undefined;
 
   constructor(private readonly o: AgentOptions) {
     this.config = o.config;
@@ -73,6 +75,11 @@ export class Agent {
       batchMaxEvents: this.config.batchMaxEvents, batchMaxAgeMs: this.config.batchMaxAgeMs, batchMaxBytes: this.config.batchMaxBytes,
       publishTimeoutMs: this.config.publishTimeoutMs, log: this.log, onError: (m) => this.noteError(m),
     });
+    if (this.config.localRulesDir) {
+      const { rules, problems } = LocalRules.load(this.config.localRulesDir);
+      for (const p of problems) this.log.warn({ rule: p }, 'local rule problem');
+      this.localRules = rules;
+    }
     if (this.spool.depth) this.log.info({ batches: this.spool.depth, bytes: this.spool.bytes }, 'spooled batches from before: sent first');
     if (this.o.collect !== false) {
       // A failed first look is reported like any later one; the agent still runs and retries on schedule.
@@ -91,7 +98,19 @@ export class Agent {
 
   /** Queues events from a source other than the collectors (tests, future plug-ins). */
   emit(events: Event[]): void {
+    this.ship(events);
+  }
+
+  /** Queues events, with the alert events local rules raise on them (when local rules are on). */
+  private ship(events: Event[]): void {
     this.shipper.push(events);
+    if (!this.localRules) return;
+    try {
+      const alerts = this.localRules.evaluate(events, this.stamp);
+      if (alerts.length) this.shipper.push(alerts);
+    } catch (err) {
+      this.noteError(`local rules: ${errorMessage(err)}`);
+    }
   }
 
   /** What the heartbeat reports, plus whether the connection is up. */
@@ -153,14 +172,14 @@ export class Agent {
 
   private async collect(snapshot: Promise<Snapshot>): Promise<number> {
     const events = this.apply(await snapshot);
-    this.shipper.push(events);
+    this.ship(events);
     return events.length;
   }
 
   private async inventory(): Promise<number> {
     const snap = await this.collectors.all();
     const events = [...this.apply(snap), ...inventory(snap, this.stamp)];
-    this.shipper.push(events);
+    this.ship(events);
     return events.length;
   }
 

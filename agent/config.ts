@@ -54,6 +54,8 @@ const schema = z.strictObject({
   /** Command output beyond this is cut. */
   commandOutputMaxBytes: int(1024, 4 * 1024 * 1024).default(64 * 1024),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Sigma rules evaluated on the host before shipping (off unless set); matches are sent as alert events. */
+  localRulesDir: z.string().min(1).optional(),
 });
 
 export type AgentConfig = z.infer<typeof schema>;
