@@ -224,8 +224,11 @@ export function extraOf(e: Event): Record<string, unknown> | null {
 }
 
 /** Sets an Event field by its proto path, creating the nested messages on the way. */
+const pathParts = new Map<string, string[]>();
+
 export function setPath(e: Event, protoPath: string, value: unknown): void {
-  const parts = protoPath.split('.');
+  let parts = pathParts.get(protoPath);
+  if (!parts) { parts = protoPath.split('.'); pathParts.set(protoPath, parts); }
   let o = e as Record<string, unknown>;
   for (let i = 0; i < parts.length - 1; i++) {
     const p = parts[i]!;

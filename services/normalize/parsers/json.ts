@@ -8,7 +8,7 @@ import { normalizeHost, requireIp, requireNumber, requirePort, toUtc } from './u
 import { windowsFromEvtxJson, windowsFromWinlogbeat, windowsJsonShape } from './windows.js';
 
 /** Common flat names and where they go in ECS. Applied to top-level keys only. */
-const ALIASES: Record<string, string> = {
+const ALIAS_TABLE: Record<string, string> = {
   timestamp: '@timestamp', time: '@timestamp', ts: '@timestamp', date: '@timestamp', datetime: '@timestamp', eventtime: '@timestamp',
   host: 'host.name', hostname: 'host.name', computer: 'host.name',
   src_ip: 'source.ip', srcip: 'source.ip', src: 'source.ip', client_ip: 'source.ip', clientip: 'source.ip', remote_addr: 'source.ip', source_ip: 'source.ip',
@@ -24,6 +24,8 @@ const ALIASES: Record<string, string> = {
   process_name: 'process.name', pid: 'process.pid', command_line: 'process.command_line', cmdline: 'process.command_line',
   proto: 'network.transport', transport: 'network.transport',
 };
+// A Map, so keys such as 'constructor' or '__proto__' find nothing.
+const ALIASES = new Map(Object.entries(ALIAS_TABLE));
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -87,7 +89,7 @@ export function jsonObjectToEvent(doc: Record<string, unknown>, record: string):
     let name = key;
     let f = ecsField(name);
     if (!f && !key.includes('.')) {
-      const alias = ALIASES[key.toLowerCase()];
+      const alias = ALIASES.get(key.toLowerCase());
       if (alias) { name = alias; f = ecsField(alias); }
     }
     if (f) {
