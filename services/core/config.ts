@@ -48,6 +48,20 @@ const schema = z.object({
   STREAM_MAX_AGE_S: positiveInt.default(7 * 24 * 3600),
   /** Days of events kept in Postgres; older daily partitions are dropped (0 = keep all). */
   RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  /** A MaxMind-format Country or City database (.mmdb) for GeoIP; unset: the shipped country-level database. Reloaded when the file changes. */
+  GEOIP_CITY_DB: z.string().optional(),
+  /** A MaxMind-format ASN database (.mmdb, e.g. GeoLite2-ASN) for source/destination.as; unset: no AS data. */
+  GEOIP_ASN_DB: z.string().optional(),
+  /** Addresses whose GeoIP answer enrich keeps in memory (those unused the longest are dropped first). */
+  GEOIP_CACHE_ENTRIES: positiveInt.min(2).default(50_000),
+  /** Threat-intelligence feed definitions (YAML or JSON, see services/enrich/README.md); unset: no threat intel. Reloaded when it changes. */
+  INTEL_FEEDS_FILE: z.string().optional(),
+  /** How long enrich waits for a feed URL to answer. */
+  INTEL_FETCH_TIMEOUT_MS: positiveInt.default(30_000),
+  /** Largest feed (file or download, after gunzip) enrich reads; a bigger one fails to load. */
+  INTEL_FEED_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
+  /** How often enrich reloads the asset registry (the agents table) from PostgreSQL. */
+  ASSETS_REFRESH_INTERVAL_MS: positiveInt.default(60_000),
   /** Services `soc up` runs in its process, comma separated (default: all). */
   SOC_SERVICES: z.string().optional(),
 });

@@ -39,13 +39,12 @@ export async function startStages(ctx: ServiceContext, stages: Stage<any>[]): Pr
   return { stop: async () => { await Promise.all(runners.map((r) => r.stop())); } };
 }
 
-export function lazyDb(config: Config, log: Logger): { get: () => Db; close: () => Promise<void> } {
+export function lazyDb(config: Config): { get: () => Db; close: () => Promise<void> } {
   let db: Db | undefined;
   return {
     get: () => {
       if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL is not set: this service needs PostgreSQL');
       db ??= createDb(config.DATABASE_URL);
-      void log;
       return db;
     },
     close: async () => { await db?.destroy(); },
@@ -89,7 +88,7 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
   }
   const nc = await connectNats({ url: config.NATS_URL!, name, credsFile: config.NATS_CREDS, log });
   await ensureTopology(await jetstreamManager(nc), topologyLimits(config), log);
-  const db = lazyDb(config, log);
+  const db = lazyDb(config);
   if (opts.needsDb) await migrateToLatest(db.get(), log);
   const metrics = config.METRICS_PORT ? serveMetrics(config.METRICS_PORT, config.HTTP_HOST) : undefined;
   const service = await start({ config, nc, log, db: db.get });

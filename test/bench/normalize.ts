@@ -4,23 +4,13 @@
 import { pathToFileURL } from 'node:url';
 import type { Parser } from '../../services/normalize/parsers/types.js';
 import { PARSERS } from '../../services/normalize/parsers/index.js';
+import { prng } from '../prng.js';
 
 const ROUND_SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROUNDS = 5;
 const WARMUP_SECONDS = Math.max(0.5, ROUND_SECONDS);
 const RECEIVED_MS = Date.UTC(2026, 10, 22, 12, 0, 0);
 
-/** mulberry32, so every run parses the same records. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(42);
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;

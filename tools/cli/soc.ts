@@ -3,7 +3,9 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../services/core/errors.js';
 import { events } from './events.js';
+import { lookup } from './lookup.js';
 import { parse } from './parse.js';
+import { rulesEval, rulesTest } from './rules.js';
 import { up } from './up.js';
 
 const program = new Command('soc').description('MiniSOC: a small, fast security operations centre').showHelpAfterError();
@@ -28,6 +30,29 @@ program.command('parse')
   .option('--format <format>', 'the files\' format (default: recognised per record)')
   .option('--source <id>', 'source id to stamp on the events', 'file')
   .action(parse);
+
+program.command('lookup')
+  .description('what enrichment would add for one address: GeoIP, special range, threat-intel matches, asset (JSON)')
+  .argument('<ip>', 'an IPv4 or IPv6 address')
+  .option('--feeds <file>', 'threat-intel feeds file (default: INTEL_FEEDS_FILE)')
+  .option('--city-db <path>', 'MaxMind-format Country/City database (default: GEOIP_CITY_DB, else the shipped one)')
+  .option('--asn-db <path>', 'MaxMind-format ASN database (default: GEOIP_ASN_DB)')
+  .option('--no-assets', 'do not read the agents table (default: DATABASE_URL or a running soc up)')
+  .option('--compact', 'print the JSON on one line')
+  .action(async (ip: string, opts: Parameters<typeof lookup>[1]) => { await lookup(ip, opts); });
+
+const rules = program.command('rules').description('test Sigma rules and hunt with them');
+rules.command('test')
+  .description("run every rule's own test events through the production engine (non-zero exit on a failure or load error)")
+  .argument('[dir]', 'rules directory', 'rules')
+  .option('--json', 'one JSON line per test result')
+  .action(rulesTest);
+rules.command('eval')
+  .description('evaluate rules over log files (any format soc parse reads), one JSON line per match')
+  .argument('<files...>', 'event files')
+  .option('--rules <dir...>', 'rule directories or files', ['rules'])
+  .option('--format <format>', 'the files\' format (default: recognised per record)')
+  .action(rulesEval);
 
 try {
   await program.parseAsync();

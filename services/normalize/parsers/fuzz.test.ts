@@ -8,23 +8,13 @@ import { Event } from '../../core/proto.js';
 import { MAX_FIELD_CHARS } from './guard.js';
 import { PARSERS } from './index.js';
 import type { Parser } from './types.js';
+import { prng } from '../../../test/prng.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const SAMPLES = join(REPO, '../shared/data/sysmon-samples');
 const ctx = { sourceId: 'fuzz', receivedMs: Date.UTC(2024, 2, 15, 12, 0, 0) };
 
-/** mulberry32: a small seeded generator, so any failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seeds: Record<string, string[]> = {
   syslog: (JSON.parse(readFileSync(join(FIXTURES, 'syslog-cases.json'), 'utf8')).cases as { line: string }[]).map((c) => c.line),
