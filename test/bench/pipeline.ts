@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   const env = { NATS_URL: process.env.NATS_URL ?? nats!.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), LOG_LEVEL: 'warn' };
   // BENCH_PROFILE_DIR=dir writes a CPU profile of the pipeline process there.
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const soc = runNode('tools/cli/soc.js', ['up'], env, profile);
+  // BENCH_SPLIT=a,b|c,d runs `soc up` once per group of services (one process each) instead of all in one.
+  const groups = process.env.BENCH_SPLIT ? process.env.BENCH_SPLIT.split('|') : [undefined];
+  const procs = groups.map((g, i) => runNode('tools/cli/soc.js', ['up'], { ...env, SOC_SERVICES: g, DATA_DIR: `${dataDir}/${i}` }, profile));
+  const soc = procs.find((_, i) => !groups[i] || groups[i]!.includes('ingest'))!;
   const url = `http://127.0.0.1:${port}/api/ingest?source=bench`;
   await waitFor('the ingest API', async () => {
     if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
   process.stdout.write(`end-to-end: ${Math.round(total / seconds)} events/s posted to stored (ingest, normalize, enrich, store)\n`);
 
   await db.end();
-  await soc.kill('SIGTERM');
+  for (const p of procs) await p.kill('SIGTERM');
   await nats?.close();
   await database.drop();
   rmSync(dataDir, { recursive: true, force: true });
