@@ -108,7 +108,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 
 export interface Proc {
   child: ChildProcess;
+  /** The last 20,000 characters of stdout and stderr together. */
   output(): string;
+  stdout(): string;
+  stderr(): string;
   /** Resolves with the exit code (or signal) when the process ends. */
   exited: Promise<number | string>;
   kill(signal?: NodeJS.Signals): Promise<number | string>;
@@ -120,12 +123,13 @@ export function runNode(script: string, args: string[], env: Record<string, stri
     env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const keep = (d: Buffer) => { out = (out + d.toString()).slice(-20_000); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); out = (out + d.toString()).slice(-20_000); });
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); out = (out + d.toString()).slice(-20_000); });
   const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
   return {
-    child, exited, output: () => out,
+    child, exited, output: () => out, stdout: () => stdout, stderr: () => stderr,
     kill: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
@@ -133,17 +137,11 @@ export function runNode(script: string, args: string[], env: Record<string, stri
   };
 }
 
-/** Runs a compiled CLI command to completion and returns its exit code and output. */
+/** Runs a compiled CLI command to completion (killed after `timeoutMs`) and returns its exit code and output. */
 export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'tools', 'cli', 'soc.js'), ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | string>((res) => child.once('exit', (c, s) => res(c ?? s ?? -1)));
+  const p = runNode('tools/cli/soc.js', args, env);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exited;
   clearTimeout(timer);
-  return { code, stdout, stderr };
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
 }

@@ -67,9 +67,9 @@ export interface TopologyLimits {
  * (interest retention) and refuse new messages when full (discard new): a slow stage slows its
  * producers instead of losing data.
  */
-function pipelineStream(name: StreamName, subject: string, l: TopologyLimits): Partial<StreamConfig> {
+function pipelineStream(name: StreamName, subject: string, l: TopologyLimits, retention: RetentionPolicy = RetentionPolicy.Interest): Partial<StreamConfig> {
   return {
-    name, subjects: [subject], retention: RetentionPolicy.Interest, discard: DiscardPolicy.New,
+    name, subjects: [subject], retention, discard: DiscardPolicy.New,
     storage: StorageType.File, max_bytes: l.maxBytes, max_age: nanos(l.maxAgeS * 1000),
     duplicate_window: nanos(120_000), num_replicas: l.replicas,
   };
@@ -83,13 +83,9 @@ export function streamConfigs(l: TopologyLimits): Partial<StreamConfig>[] {
     pipelineStream('ENRICHED', subjects.all.enriched, l),
     pipelineStream('ALERTS', subjects.all.alerts, l),
     pipelineStream('DLQ', subjects.all.dlq, l),
-    {
-      // No service reads results yet, and interest retention would drop them on arrival: kept by age
-      // and refused when full (the agent retries) until the command service declares its durable.
-      name: 'COMMAND_RESULTS', subjects: [subjects.all.commandResults], retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.New, storage: StorageType.File, max_bytes: l.maxBytes, max_age: nanos(l.maxAgeS * 1000),
-      duplicate_window: nanos(120_000), num_replicas: l.replicas,
-    },
+    // No service reads results yet, and interest retention would drop them on arrival: kept by age
+    // and refused when full (the agent retries) until the command service declares its durable.
+    pipelineStream('COMMAND_RESULTS', subjects.all.commandResults, l, RetentionPolicy.Limits),
     {
       // Only the latest heartbeat of each agent matters.
       name: 'HEARTBEATS', subjects: [subjects.all.heartbeats], retention: RetentionPolicy.Limits,

@@ -1,7 +1,6 @@
 // The rules directory as the detect service sees it: loaded file by file, each file's last good version kept.
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
-import { linkRules, parseRuleText } from './sigma/loader.js';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { linkRules, listRuleFiles, parseRuleText } from './sigma/loader.js';
 import type { LoadProblem, SigmaRule } from './sigma/types.js';
 
 export interface RuleSetVersion {
@@ -9,14 +8,6 @@ export interface RuleSetVersion {
   problems: LoadProblem[];
   /** Files whose new text failed to load, so their previous rules stay in use. */
   kept: string[];
-}
-
-function listFiles(dir: string, out: string[]): void {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) listFiles(p, out);
-    else if (/\.ya?ml$/i.test(name)) out.push(p);
-  }
 }
 
 export class RuleDirectory {
@@ -33,7 +24,7 @@ export class RuleDirectory {
     const problems: LoadProblem[] = [];
     for (const d of this.dirs) {
       try {
-        listFiles(d, files);
+        listRuleFiles(d, files);
       } catch (err) {
         problems.push({ file: d, line: 0, message: `cannot read the rules directory: ${(err as Error).message}`, severity: 'error' });
       }

@@ -70,9 +70,10 @@ function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
         const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         const format = formatOf(req.query.format, contentType);
         const body = typeof req.body === 'string' ? req.body : '';
+        const kind = bodyKind(format, body);
         let records: string[];
         try {
-          records = splitRecords(body, format);
+          records = splitRecords(body, format, kind);
         } catch (err) {
           ingestMetrics.rejected.inc({ reason: 'malformed' });
           return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: errorMessage(err) });
@@ -86,7 +87,7 @@ function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
         try {
           // Same request id, same message ids: a client retrying after a 503 is deduplicated by JetStream.
           await Promise.all(batches.map((b, i) => js.publish(subject,
-            RawBatch.encode({ source_id: source, format: declaredFormat(format, bodyKind(format, body)), received_ms: receivedMs, records: b, remote_addr: req.ip }).finish(),
+            RawBatch.encode({ source_id: source, format: declaredFormat(format, kind), received_ms: receivedMs, records: b, remote_addr: req.ip }).finish(),
             { msgID: `ingest:${source}:${requestId}:${i}` })));
         } catch (err) {
           ingestMetrics.rejected.inc({ reason: 'unavailable' });

@@ -13,7 +13,8 @@ export function bodyKind(format: BodyFormat, body: string): 'json' | 'ndjson' | 
   if (format === 'json' || format === 'ndjson') return format;
   if (XML_FORMATS.has(format)) return 'xml';
   if (format !== 'auto') return 'lines';
-  const c = body.trimStart()[0];
+  // The first non-blank character, found without copying a body that may be megabytes long.
+  const c = body[/\S/.exec(body)?.index ?? 0];
   if (c === '{' || c === '[') return 'json';
   if (c === '<' && /^\s*(?:\uFEFF)?<(?:\?xml|Events?[\s>])/.test(body)) return 'xml';
   return 'lines';
@@ -51,9 +52,8 @@ function splitLines(body: string): string[] {
  * (one value per line). Malformed input is refused whole, with the line or position of the fault,
  * so a client never has to guess which part of its request was taken.
  */
-export function splitRecords(body: string, format: BodyFormat): string[] {
-  if (body.trim() === '') throw new ValidationError('empty body: send a JSON object, a JSON array, NDJSON or log lines');
-  const kind = bodyKind(format, body);
+export function splitRecords(body: string, format: BodyFormat, kind = bodyKind(format, body)): string[] {
+  if (!/\S/.test(body)) throw new ValidationError('empty body: send a JSON object, a JSON array, NDJSON or log lines');
   if (kind === 'lines') return body.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)).filter((l) => l.trim() !== '');
   if (kind === 'xml') {
     const events = body.match(EVENT_ELEMENT);
@@ -71,7 +71,7 @@ export function splitRecords(body: string, format: BodyFormat): string[] {
     doc = JSON.parse(body);
   } catch (err) {
     // A JSON body that is really NDJSON is common enough to accept.
-    if (body.trim().includes('\n')) return splitLines(body);
+    if (/\n\s*\S/.test(body)) return splitLines(body);
     throw new ValidationError(`invalid JSON: ${parseError(err)}`);
   }
   if (Array.isArray(doc)) {

@@ -65,19 +65,13 @@ export function normalizeRaw(batch: RawBatch, ctx: NormalizeContext): NormalizeR
 
 const HOST_FACTS = ['name', 'hostname', 'ip', 'mac', 'os_name', 'os_family', 'os_version', 'os_kernel', 'architecture', 'id'] as const;
 
-function hostFacts(h: NonNullable<Event['host']>): Record<string, unknown> {
+/** The fields of a host that hold a value (of `keys`, or all), so spreading them overwrites nothing with blanks. */
+function present(h: Event['host'], keys: readonly string[] = Object.keys(h ?? {})): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of HOST_FACTS) {
-    const v = h[k];
+  for (const k of keys) {
+    const v = (h as Record<string, unknown> | null | undefined)?.[k];
     if (v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0)) out[k] = v;
   }
-  return out;
-}
-
-function definedOnly(h: Event['host']): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (!h) return out;
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0)) out[k] = v;
   return out;
 }
 
@@ -92,7 +86,7 @@ export function normalizeTelemetry(batch: TelemetryBatch, ctx: NormalizeContext)
   const events = (batch.events ?? []).map((e, i) => {
     e.agent = { ...e.agent, id: agentId };
     // Host facts travel once per batch; events get what they lack (rules select agent data by host.os.family).
-    if (batch.host) e.host = { ...hostFacts(batch.host), ...definedOnly(e.host) };
+    if (batch.host) e.host = { ...present(batch.host, HOST_FACTS), ...present(e.host) };
     e.event ??= {};
     e.event.module ||= 'agent';
     return finish(e, `${prefix}.${i}`, agentId, createdMs, ingested);

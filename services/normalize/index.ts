@@ -21,7 +21,6 @@ export function outputs(sourceId: string, result: NormalizeResult, meta: Message
   return out;
 }
 
-
 export const rawStage: Stage<RawBatch> = {
   name: 'normalize', stream: 'INGEST',
   decode: decoder((b) => RawBatch.decode(b), 'RawBatch'),

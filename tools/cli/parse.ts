@@ -23,7 +23,7 @@ export function parseFile(file: string, format: BodyFormat = 'auto', sourceId = 
   const kind = bodyKind(format, body);
   let records: string[];
   try {
-    records = splitRecords(body, format);
+    records = splitRecords(body, format, kind);
   } catch (err) {
     return { file, events: [], rejects: [{ record: -1, line: 1, error: errorMessage(err) }] };
   }

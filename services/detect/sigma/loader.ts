@@ -499,7 +499,8 @@ function reaches(from: SigmaRule, target: SigmaRule, resolve: (r: string) => Sig
   return false;
 }
 
-function listRuleFiles(path: string, out: string[]): void {
+/** Rule files under a path (recursively, *.yml and *.yaml, hidden entries skipped), or the path itself if it is a file. */
+export function listRuleFiles(path: string, out: string[]): void {
   const st = statSync(path);
   if (st.isDirectory()) {
     for (const name of readdirSync(path).sort()) {
