@@ -15,6 +15,8 @@ export interface AppDeps {
   nc: NatsConnection;
   config: Config;
   log: Logger;
+  /** The other areas served on the same port (API, command routes, gateway, dashboard), registered after ingest. */
+  plugins?: FastifyPluginAsync[];
 }
 
 const errorSchema = {
@@ -120,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const js = jetstream(deps.nc);
   await app.register(ingestRoutes(js, deps));
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/healthz', async () => ({ ok: !deps.nc.isClosed() }));
   return app;
