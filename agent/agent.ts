@@ -56,6 +56,8 @@ export class Agent {
   private pendingResults = 0;
   private background = new Set<Promise<unknown>>();
   private lastError = '';
+  /** Ids of the commands received lately, oldest first. */
+  private readonly recentCommands = new Set<string>();
   private localRules: LocalRules | undefined;
 
   constructor(private readonly o: AgentOptions) {
@@ -192,6 +194,7 @@ export class Agent {
       agent_id: this.config.id, version: AGENT_VERSION, sent_ms: Date.now(), uptime_s: (Date.now() - this.startedMs) / 1000,
       queue_depth: s.queueDepth, spool_depth: s.spoolDepth, spool_bytes: s.spoolBytes, dropped: s.dropped, spool_full: s.spoolFull,
       last_error: this.lastError, collector_ms: { ...this.collectors.timingsMs }, host: this.host, interval_s: this.intervals.collect,
+      heartbeat_interval_s: this.intervals.heartbeat,
     }).finish();
     nc.publish(subjects.heartbeat(this.config.id), hb);
   }
@@ -288,6 +291,12 @@ export class Agent {
     try {
       const p = prepare(msg.data, this.commandContext());
       if (msg.reply) msg.respond(p.ack);
+      // The service re-sends a command whose ack it did not get: answer again, but run it once.
+      if (p.id && this.recentCommands.has(p.id)) return;
+      if (p.id) {
+        this.recentCommands.add(p.id);
+        if (this.recentCommands.size > 1000) this.recentCommands.delete(this.recentCommands.values().next().value!);
+      }
       this.log.info({ command: p.id }, 'command');
       this.track(p.result().then((r) => this.publishResult(r)));
     } catch (err) {

@@ -64,6 +64,18 @@ const schema = z.object({
   ASSETS_REFRESH_INTERVAL_MS: positiveInt.default(60_000),
   /** Services `soc up` runs in its process, comma separated (default: all). */
   SOC_SERVICES: z.string().optional(),
+  /** Heartbeat interval assumed for agents that do not state theirs. */
+  HEARTBEAT_INTERVAL_S: positiveInt.default(10),
+  /** Heartbeat intervals without a heartbeat after which an agent is offline. */
+  HEARTBEAT_MISSED_OFFLINE: positiveInt.default(3),
+  /** Agent clock ahead or behind the server by more than this: degraded. */
+  HEARTBEAT_MAX_SKEW_MS: positiveInt.default(30_000),
+  /** How long a drop or a collector error keeps an agent degraded after it was last reported. */
+  AGENT_DEGRADED_HOLD_MS: positiveInt.default(300_000),
+  /** Commands not delivered by then expire (POST may ask for less or more, up to 7 days). */
+  COMMAND_DEFAULT_EXPIRY_S: positiveInt.default(3600),
+  /** How long a delivered command may wait for its result before it is timed out. */
+  COMMAND_RESULT_TIMEOUT_MS: positiveInt.default(300_000),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -31,3 +31,13 @@ export const storeMetrics = {
   rows: new Counter({ name: 'minisoc_store_rows_written_total', help: 'Rows inserted (duplicates excluded)', labelNames: ['table'] as const, registers: [registry] }),
   duplicates: new Counter({ name: 'minisoc_store_rows_duplicate_total', help: 'Rows skipped because they were stored before (redelivery)', labelNames: ['table'] as const, registers: [registry] }),
 };
+
+export const agentMetrics = {
+  byStatus: new Gauge({ name: 'minisoc_agents', help: 'Agents known to the heartbeat monitor, by status', labelNames: ['status'] as const, registers: [registry] }),
+  transitions: new Counter({ name: 'minisoc_agent_status_changes_total', help: 'Agent status changes published on agents.status.<id>', labelNames: ['status'] as const, registers: [registry] }),
+  badHeartbeats: new Counter({ name: 'minisoc_heartbeats_rejected_total', help: 'Heartbeat messages that could not be decoded', registers: [registry] }),
+};
+
+export const commandMetrics = {
+  byOutcome: new Counter({ name: 'minisoc_commands_total', help: 'Commands reaching a state (delivered, succeeded, failed, timed_out, expired, refused)', labelNames: ['status'] as const, registers: [registry] }),
+};

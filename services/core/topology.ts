@@ -83,9 +83,7 @@ export function streamConfigs(l: TopologyLimits): Partial<StreamConfig>[] {
     pipelineStream('ENRICHED', subjects.all.enriched, l),
     pipelineStream('ALERTS', subjects.all.alerts, l),
     pipelineStream('DLQ', subjects.all.dlq, l),
-    // No service reads results yet, and interest retention would drop them on arrival: kept by age
-    // and refused when full (the agent retries) until the command service declares its durable.
-    pipelineStream('COMMAND_RESULTS', subjects.all.commandResults, l, RetentionPolicy.Limits),
+    pipelineStream('COMMAND_RESULTS', subjects.all.commandResults, l),
     {
       // Only the latest heartbeat of each agent matters.
       name: 'HEARTBEATS', subjects: [subjects.all.heartbeats], retention: RetentionPolicy.Limits,
@@ -119,6 +117,7 @@ export const CONSUMERS: ConsumerSpec[] = [
   { stream: 'ENRICHED', durable: 'detect', maxAckPending: 1000 },
   { stream: 'ALERTS', durable: 'store', maxAckPending: 1000 },
   { stream: 'DLQ', durable: 'store', maxAckPending: 1000 },
+  { stream: 'COMMAND_RESULTS', durable: 'command', maxAckPending: 100 },
 ];
 
 function consumerConfig(c: ConsumerSpec, ackWaitMs: number): Partial<ConsumerConfig> {

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { classifyDbError, ensurePartitions, forgetPartitions, type Db } from '../core/db/index.js';
 import { storeMetrics } from '../core/metrics.js';
 import { daysOf, type AlertRow, type DeadLetterRow, type EventRow } from './core.js';
+import { activeSuppressions, suppressedBy } from './suppressions.js';
 
 /** JSON for Postgres: jsonb cannot hold NUL characters, so escaped NULs are removed (not their backslashes). */
 export function pgJson(value: unknown): string {
@@ -49,6 +50,7 @@ export async function insertEvents(db: Db, rows: EventRow[]): Promise<number> {
  */
 export async function insertAlerts(db: Db, rows: AlertRow[], closes: boolean[] = []): Promise<number> {
   if (rows.length === 0) return 0;
+  const muted = await guarded(() => activeSuppressions(db));
   return guarded(() => db.transaction().execute(async (tx) => {
     let opened = 0;
     for (let i = 0; i < rows.length; i++) {
@@ -58,6 +60,12 @@ export async function insertAlerts(db: Db, rows: AlertRow[], closes: boolean[] =
       if (closes[i]) {
         await sql`UPDATE alerts SET status = 'closed', close_reason = 'resolved', updated_at = now()
           WHERE dedup_key = ${r.dedup_key} AND status <> 'closed'`.execute(tx);
+        continue;
+      }
+      // A suppressed match is counted on its suppression instead of alerting.
+      const suppression = suppressedBy(muted, r);
+      if (suppression) {
+        await sql`UPDATE suppressions SET hits = hits + 1 WHERE id = ${suppression.id}`.execute(tx);
         continue;
       }
       const res = await sql<{ inserted: boolean }>`

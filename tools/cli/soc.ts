@@ -2,6 +2,8 @@
 // The `soc` command line: start MiniSOC and look at what it stored.
 import { Command } from 'commander';
 import { ConfigError } from '../../services/core/errors.js';
+import { registerAgentCommands } from './agents.js';
+import { registerAnalystCommands } from './analyst.js';
 import { events } from './events.js';
 import { lookup } from './lookup.js';
 import { parse } from './parse.js';
@@ -53,6 +55,9 @@ rules.command('eval')
   .option('--rules <dir...>', 'rule directories or files', ['rules'])
   .option('--format <format>', 'the files\' format (default: recognised per record)')
   .action(rulesEval);
+
+registerAgentCommands(program);
+registerAnalystCommands(program);
 
 try {
   await program.parseAsync();

@@ -15,13 +15,18 @@ import { startEnrich } from '../../services/enrich/index.js';
 import { startIngest } from '../../services/ingest/index.js';
 import { startNormalize } from '../../services/normalize/index.js';
 import { startStore } from '../../services/store/index.js';
+import { startHeartbeat } from '../../services/heartbeat/index.js';
+import { startCommand } from '../../services/command/index.js';
 import { startNatsServer, type LocalNats } from '../local/nats-server.js';
 import { startEmbeddedPostgres, type LocalPostgres } from '../local/postgres.js';
 import { removeRuntime, writeRuntime } from './runtime.js';
+import { ensureFirstAdmin } from '../../services/api/auth.js';
 
 /** Services in start order; they stop in reverse, so ingest stops taking input first... */
 const SERVICES: Record<string, ServiceStarter> = {
   store: startStore,
+  heartbeat: startHeartbeat,
+  command: startCommand,
   detect: startDetect,
   enrich: startEnrich,
   normalize: startNormalize,
@@ -71,6 +76,9 @@ export async function up(): Promise<void> {
   await ensureTopology(await jetstreamManager(nc), topologyLimits(cfg), log);
   const db = createDb(databaseUrl);
   await migrateToLatest(db, log);
+  // Secure by default: a fresh installation gets one admin with a random password, shown once.
+  const adminPassword = await ensureFirstAdmin(db, dataDir);
+  if (adminPassword) process.stdout.write(`dashboard login: admin / ${adminPassword} (also in ${join(dataDir, 'admin-password')})\n`);
 
   const ctx: ServiceContext = { config: cfg, nc, log, db: () => db };
   const running: [string, RunningService][] = [];

@@ -120,6 +120,37 @@ export interface AuditLogTable {
   detail: Json;
 }
 
+export interface UsersTable {
+  name: string;
+  role: string;
+  password_hash: string;
+  created_at: Generated<Date>;
+  disabled: Generated<boolean>;
+}
+
+export interface AuthTokensTable {
+  token_hash: string;
+  user_name: string;
+  kind: 'session' | 'api';
+  label: string | null;
+  created_at: Generated<Date>;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
+export interface SuppressionsTable {
+  id: string;
+  rule_id: string;
+  field: string;
+  value: string;
+  until: Timestamp;
+  reason: string;
+  created_by: string;
+  created_at: Generated<Date>;
+  /** int8: read as a string. */
+  hits: ColumnType<string, string | number | undefined, string | number>;
+}
+
 export interface Database {
   events: EventsTable;
   alerts: AlertsTable;
@@ -128,4 +159,7 @@ export interface Database {
   commands: CommandsTable;
   dead_letters: DeadLettersTable;
   audit_log: AuditLogTable;
+  users: UsersTable;
+  auth_tokens: AuthTokensTable;
+  suppressions: SuppressionsTable;
 }

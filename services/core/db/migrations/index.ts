@@ -1,7 +1,9 @@
 // Every migration, by its sortable name. Add new ones here; never rename or edit a released one.
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-22-001-initial.js';
+import * as apiAuth from './2026-11-22-003-api-auth.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22-001-initial': initial,
+  '2026-11-22-003-api-auth': apiAuth,
 };

@@ -1,0 +1,95 @@
+// The analysts' API: auth, incidents and triage, event search, network graph, exports, operations, OpenAPI at /api/docs.
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import pg from 'pg';
+import type { Config } from '../core/config.js';
+import type { Db } from '../core/db/index.js';
+import { ConfigError, ValidationError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { authPlugin } from './auth.js';
+import { ApiError, errorBody } from './http.js';
+import { opsRoutes } from './routes/ops.js';
+import { searchRoutes } from './routes/search.js';
+import { triageRoutes } from './routes/triage.js';
+
+export interface ApiDeps {
+  nc: NatsConnection;
+  config: Config;
+  log: Logger;
+  db: () => Db;
+}
+
+/** The status a failure answers with: 4xx for what the caller can fix, 500 (message hidden) for the rest. */
+function statusOf(err: FastifyError | Error): number {
+  if (err instanceof ApiError) return err.statusCode;
+  if (err instanceof ValidationError) return 400;
+  const code = (err as FastifyError).statusCode;
+  if (code && code >= 400 && code < 500) return code;
+  // Postgres rejecting a value the schema let through (a malformed time, say) is still the caller's input.
+  const pgCode = (err as { code?: string }).code;
+  if (typeof pgCode === 'string' && /^22/.test(pgCode)) return 400;
+  return 500;
+}
+
+function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
+  let pool: pg.Pool | undefined;
+  // Exports hold a connection for as long as the download lasts, so they get their own small pool.
+  const exportPool = () => {
+    if (!deps.config.DATABASE_URL) throw new ConfigError('DATABASE_URL is not set: exports need PostgreSQL');
+    if (!pool) {
+      pool = new pg.Pool({ connectionString: deps.config.DATABASE_URL, max: 4, idleTimeoutMillis: 30_000 });
+      // An idle connection dropping must not crash the process; the next export reports the failure.
+      pool.on('error', () => undefined);
+    }
+    return pool;
+  };
+  return async (root) => {
+    const app = root.withTypeProvider<TypeBoxTypeProvider>();
+    app.setErrorHandler((err: FastifyError, req, reply) => {
+      const status = statusOf(err);
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      void reply.code(status).send(errorBody(status, status >= 500 ? 'internal error' : err.message));
+    });
+    app.addHook('onClose', async () => { await pool?.end(); });
+    await app.register(triageRoutes(deps.db));
+    await app.register(searchRoutes(deps.db, exportPool));
+    await app.register(opsRoutes(deps));
+  };
+}
+
+/**
+ * Everything under /api that is not ingest, agents or commands. Registered app-wide (skip-override) so
+ * the auth hook and the OpenAPI document cover the routes of the plugins registered after it; the
+ * routes themselves sit in their own context with the API's error handler.
+ */
+export function apiPlugin(deps: ApiDeps): FastifyPluginAsync {
+  const plugin: FastifyPluginAsync = async (app) => {
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'MiniSOC API', version: '1', description: 'Incidents, triage, event search, exports and operations. Errors are {statusCode, error, message}; lists are {items, nextCursor}.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: 'soc_session' } } },
+        security: [{ bearer: [] }, { cookie: [] }],
+      },
+    });
+    await app.register(authPlugin(deps));
+    await app.register(apiRoutes(deps));
+    app.get('/api/docs/json', { schema: { hide: true } }, async () => app.swagger());
+    app.get('/api/docs', { schema: { hide: true } }, async (_req, reply) => {
+      const doc = app.swagger() as { paths?: Record<string, Record<string, { summary?: string }>> };
+      const rows = Object.entries(doc.paths ?? {}).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) =>
+        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(op.summary ?? '')}</td></tr>`));
+      return reply.type('text/html; charset=utf-8').send(`<!doctype html><meta charset="utf-8"><title>MiniSOC API</title>
+<h1>MiniSOC API</h1><p>The OpenAPI document: <a href="/api/docs/json">/api/docs/json</a>. Sign in with POST /api/login, then send
+<code>Authorization: Bearer &lt;token&gt;</code>.</p><table>${rows.join('\n')}</table>`);
+    });
+  };
+  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+  (plugin as unknown as Record<symbol, string>)[Symbol.for('fastify.display-name')] = 'minisoc-api';
+  return plugin;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}

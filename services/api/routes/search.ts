@@ -1,0 +1,60 @@
+// Routes for event search, the network graph and streamed exports.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type pg from 'pg';
+import { Type } from 'typebox';
+import type { Db } from '../../core/db/index.js';
+import { requireRole } from '../auth.js';
+import { authErrors, page } from '../http.js';
+import { searchEvents } from '../queries/events.js';
+import { EXPORT_FORMATS, EXPORT_KINDS, startExport } from '../queries/export.js';
+import { networkGraph } from '../queries/network.js';
+import { EventFilters, EventItem, EventsQuery, GraphEdge, GraphNode, IncidentFilters, Limit } from '../schemas.js';
+
+export function searchRoutes(db: () => Db, exportPool: () => pg.Pool): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const viewer = requireRole('viewer');
+
+    app.get('/api/events', {
+      preHandler: viewer,
+      schema: {
+        tags: ['events'], summary: 'Stored events, newest first, with counts per category for the whole filter (category filter left out)',
+        querystring: EventsQuery,
+        response: { 200: page(EventItem, { counts: Type.Record(Type.String(), Type.Integer()) }), ...authErrors },
+      },
+    }, async (req) => {
+      const { limit, cursor, ...q } = req.query;
+      return searchEvents(db(), q, { limit, cursor });
+    });
+
+    app.get('/api/network', {
+      preHandler: viewer,
+      schema: {
+        tags: ['events'], summary: 'Hosts and remote addresses of a time range (default: the last hour) and their connections',
+        querystring: Type.Object({ since: EventFilters.since, until: EventFilters.until, limit: Limit(5000, 500) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ nodes: Type.Array(GraphNode), edges: Type.Array(GraphEdge), truncated: Type.Boolean() }), ...authErrors },
+      },
+    }, async (req) => networkGraph(db(), req.query, req.query.limit));
+
+    app.get('/api/export', {
+      preHandler: viewer,
+      schema: {
+        tags: ['events'], summary: 'CSV or NDJSON of events or alerts for a filter, oldest first, streamed',
+        querystring: Type.Object({
+          kind: Type.Enum([...EXPORT_KINDS], { default: 'events' }),
+          format: Type.Enum([...EXPORT_FORMATS], { default: 'csv' }),
+          ...EventFilters, ...IncidentFilters,
+        }, { additionalProperties: false }),
+        response: { 200: { description: 'the export file', content: { 'text/csv': { schema: {} }, 'application/x-ndjson': { schema: {} } } }, ...authErrors },
+      },
+    }, async (req, reply) => {
+      const { kind, format, ...q } = req.query;
+      const ex = await startExport(exportPool(), db(), kind, format, q);
+      ex.done.catch((err: unknown) => {
+        // A client going away mid-download is routine; anything else is worth a warning.
+        if ((err as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') req.log.debug('export download abandoned by the client');
+        else req.log.warn({ err }, 'export stopped before the end');
+      });
+      return reply.type(ex.contentType).header('content-disposition', `attachment; filename="${ex.filename}"`).send(ex.stream);
+    });
+  };
+}

@@ -1,0 +1,73 @@
+// Routes for incidents, one alert, triage and suppressions.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Db } from '../../core/db/index.js';
+import { requireRole } from '../auth.js';
+import { authErrors, errorSchema, page } from '../http.js';
+import { getAlert, listIncidents, triageAlert } from '../queries/incidents.js';
+import { createSuppression, deleteSuppression, listSuppressions } from '../queries/suppressions.js';
+import { Incident, IncidentsQuery, NewSuppression, Suppression, Triage } from '../schemas.js';
+
+const AlertId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+
+export function triageRoutes(db: () => Db): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const viewer = requireRole('viewer');
+    const analyst = requireRole('analyst');
+
+    app.get('/api/incidents', {
+      preHandler: viewer,
+      schema: {
+        tags: ['incidents'], summary: 'Alerts folded by dedup key, filtered, newest or highest score first',
+        querystring: IncidentsQuery, response: { 200: page(Incident), ...authErrors },
+      },
+    }, async (req) => {
+      const { limit, cursor, ...q } = req.query;
+      return listIncidents(db(), q, { limit, cursor });
+    });
+
+    app.get('/api/alerts/:id', {
+      preHandler: viewer,
+      schema: {
+        tags: ['incidents'], summary: 'One alert with the events that raised it', params: AlertId,
+        response: { 200: Type.Object({ alert: Type.Intersect([Incident, Type.Object({ doc: Type.Unknown() })]), events: Type.Array(Type.Unknown()) }), 404: errorSchema, ...authErrors },
+      },
+    }, async (req) => getAlert(db(), req.params.id));
+
+    app.patch('/api/alerts/:id', {
+      preHandler: analyst,
+      schema: {
+        tags: ['incidents'], summary: 'Triage: status (closing needs closeReason), assignee, comment; audited',
+        params: AlertId, body: Triage, response: { 200: Incident, 404: errorSchema, 409: errorSchema, ...authErrors },
+      },
+    }, async (req) => triageAlert(db(), req.params.id, req.body, req.user!.name));
+
+    app.get('/api/suppressions', {
+      preHandler: viewer,
+      schema: {
+        tags: ['suppressions'], summary: 'Suppressions in force (all=true: expired ones too), with their hit counts',
+        querystring: Type.Object({ all: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ items: Type.Array(Suppression) }), ...authErrors },
+      },
+    }, async (req) => ({ items: await listSuppressions(db(), { all: req.query.all }) }));
+
+    app.post('/api/suppressions', {
+      preHandler: analyst,
+      schema: {
+        tags: ['suppressions'], summary: 'Mute a rule for one host, user or source address until a time; matches are counted, not alerted',
+        body: NewSuppression, response: { 201: Suppression, ...authErrors },
+      },
+    }, async (req, reply) => reply.code(201).send(await createSuppression(db(), req.body, req.user!.name)));
+
+    app.delete('/api/suppressions/:id', {
+      preHandler: analyst,
+      schema: {
+        tags: ['suppressions'], summary: 'Lift a suppression', params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: { 200: Type.Object({ ok: Type.Boolean() }), 404: errorSchema, ...authErrors },
+      },
+    }, async (req) => {
+      await deleteSuppression(db(), req.params.id, req.user!.name);
+      return { ok: true };
+    });
+  };
+}

@@ -1,0 +1,105 @@
+// The JSON schemas (TypeBox) of the API's items and query strings; route types come from these.
+import { Type, type TSchema } from 'typebox';
+import { SEVERITIES } from '../core/topology.js';
+import { ALERT_STATUSES, CLOSE_REASONS } from './queries/incidents.js';
+import { SUPPRESSION_FIELDS } from './queries/suppressions.js';
+
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Str = Type.String();
+const NStr = Nullable(Type.String());
+const Time = Type.String({ format: 'date-time' });
+
+export const Limit = (max: number, def: number) => Type.Integer({ minimum: 1, maximum: max, default: def, description: `page size, at most ${max}` });
+const Cursor = Type.String({ maxLength: 2000, description: 'nextCursor of the previous page' });
+const When = (what: string) => Type.String({ maxLength: 64, description: `${what}: an ISO time or a duration before now (15m, 2h, 7d)` });
+
+export const Incident = Type.Object({
+  id: Str, ruleId: Str, ruleTitle: Str, level: Str, score: Type.Number(), status: Str, count: Type.Integer(),
+  firstSeen: Time, lastSeen: Time, techniques: Type.Array(Str), tactics: Type.Array(Str), tags: Type.Array(Str),
+  hostName: NStr, userName: NStr, sourceIp: NStr, destinationIp: NStr, agentId: NStr, assignee: NStr, closeReason: NStr, description: NStr,
+});
+
+export const IncidentFilters = {
+  status: Type.Optional(Type.String({ maxLength: 100, description: `comma-separated: ${ALERT_STATUSES.join(', ')}` })),
+  severity: Type.Optional(Type.String({ maxLength: 100, description: `comma-separated: ${SEVERITIES.join(', ')}` })),
+  rule: Type.Optional(Type.String({ maxLength: 200 })),
+  host: Type.Optional(Type.String({ maxLength: 255 })),
+  technique: Type.Optional(Type.String({ maxLength: 16, description: 'MITRE ATT&CK technique (T1110 also matches T1110.001)' })),
+  since: Type.Optional(When('last seen at or after')),
+  until: Type.Optional(When('first seen before')),
+};
+
+export const IncidentsQuery = Type.Object({
+  ...IncidentFilters,
+  sort: Type.Optional(Type.Enum(['score', 'time'], { default: 'time' })),
+  limit: Limit(1000, 100),
+  cursor: Type.Optional(Cursor),
+}, { additionalProperties: false });
+
+export const Triage = Type.Object({
+  status: Type.Optional(Type.Enum([...ALERT_STATUSES])),
+  closeReason: Type.Optional(Type.Enum([...CLOSE_REASONS])),
+  assignee: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
+  comment: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
+}, { additionalProperties: false });
+
+export const Suppression = Type.Object({
+  id: Str, ruleId: Str, field: Str, value: Str, until: Time, reason: Str, createdBy: Str, createdAt: Time, hits: Type.Integer(), active: Type.Boolean(),
+});
+
+export const NewSuppression = Type.Object({
+  ruleId: Type.String({ minLength: 1, maxLength: 200 }),
+  field: Type.Enum([...SUPPRESSION_FIELDS]),
+  value: Type.String({ minLength: 1, maxLength: 255 }),
+  until: Type.String({ minLength: 1, maxLength: 64, description: 'an ISO time or a duration from now (8h, 7d)' }),
+  reason: Type.String({ minLength: 1, maxLength: 1000 }),
+}, { additionalProperties: false });
+
+export const EventFilters = {
+  since: Type.Optional(When('at or after')),
+  until: Type.Optional(When('before')),
+  host: Type.Optional(Type.String({ maxLength: 255 })),
+  agent: Type.Optional(Type.String({ maxLength: 128 })),
+  source: Type.Optional(Type.String({ maxLength: 128, description: 'log source id' })),
+  category: Type.Optional(Type.String({ maxLength: 64 })),
+  action: Type.Optional(Type.String({ maxLength: 255 })),
+  outcome: Type.Optional(Type.String({ maxLength: 64 })),
+  sourceIp: Type.Optional(Type.String({ maxLength: 64, description: 'an address or a CIDR range' })),
+  destinationIp: Type.Optional(Type.String({ maxLength: 64, description: 'an address or a CIDR range' })),
+  user: Type.Optional(Type.String({ maxLength: 255 })),
+  q: Type.Optional(Type.String({ maxLength: 500, description: 'text the message contains (case-insensitive)' })),
+  filter: Type.Optional(Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 20, description: 'field=value or field~prefix on the ECS document; repeatable' })),
+};
+
+export const EventsQuery = Type.Object({ ...EventFilters, limit: Limit(1000, 100), cursor: Type.Optional(Cursor) }, { additionalProperties: false });
+
+export const EventItem = Type.Object({
+  id: Str, ts: Time, sourceId: Str, hostName: NStr, agentId: NStr, category: Type.Array(Str), action: NStr, outcome: NStr,
+  sourceIp: NStr, destinationIp: NStr, userName: NStr, message: NStr, doc: Type.Unknown(),
+});
+
+export const GraphNode = Type.Object({
+  id: Str, kind: Type.Enum(['host', 'ip']), label: Str,
+  geo: Type.Optional(Type.Object({ country: NStr, city: NStr, lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) })),
+  alerts: Type.Integer(), malicious: Type.Boolean(),
+});
+export const GraphEdge = Type.Object({ source: Str, target: Str, connections: Type.Integer(), bytes: Type.Number() });
+
+export const Stats = Type.Object({
+  stages: Type.Array(Type.Object({ stream: Str, consumer: Str, pending: Type.Integer(), ackPending: Type.Integer() })),
+  sources: Type.Array(Type.Object({ sourceId: Str, lastEventAt: Time, eventsPerSecond: Type.Number() })),
+  dlq: Type.Object({ count: Type.Integer() }),
+  agents: Type.Object({ online: Type.Integer(), degraded: Type.Integer(), offline: Type.Integer() }),
+  eventsPerSecond: Type.Number(),
+});
+
+export const RuleItem = Type.Object({
+  id: Str, title: Str, level: Str, kind: Str, techniques: Type.Array(Str), hits: Type.Integer(), file: Str, error: Type.Optional(Str),
+});
+
+export const DeadLetter = Type.Object({
+  id: Str, stage: Str, stream: Str, subject: Str, sequence: Str, recordIndex: Type.Integer(), sourceId: NStr, error: Str,
+  preview: Str, bytes: Type.Integer(), failedAt: Time, retriedAt: Nullable(Time),
+});
+
+export const UserItem = Type.Object({ name: Str, role: Str, createdAt: Time, disabled: Type.Boolean() });

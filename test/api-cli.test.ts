@@ -1,0 +1,121 @@
+// The analysts' `soc` commands (built, in dist/) against a real Postgres and nats-server.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPassword } from '../services/api/auth.js';
+import { createDb, ensurePartitions, migrateToLatest, type Db } from '../services/core/db/index.js';
+import { Alert, EventBatch } from '../services/core/proto.js';
+import { ensureTopology } from '../services/core/topology.js';
+import { alertRow } from '../services/store/core.js';
+import { insertAlerts } from '../services/store/sink.js';
+import { createTestDatabase, runCli, runNode, startTestNats, tempDir, waitFor, type TestDatabase, type TestNats } from './harness.js';
+
+let nats: TestNats;
+let tdb: TestDatabase;
+let db: Db;
+let nc: NatsConnection;
+let env: Record<string, string | undefined>;
+let dir: string;
+
+beforeAll(async () => {
+  [nats, tdb] = await Promise.all([startTestNats(), createTestDatabase()]);
+  db = createDb(tdb.url);
+  await migrateToLatest(db);
+  nc = await connect({ servers: nats.url });
+  await ensureTopology(await jetstreamManager(nc), { maxBytes: 64 * 1024 * 1024, maxAgeS: 3600, replicas: 1, ackWaitMs: 30_000 });
+  dir = tempDir('minisoc-cli-');
+  env = { DATABASE_URL: tdb.url, NATS_URL: nats.url, DATA_DIR: dir };
+  await ensurePartitions(db, ['2026-11-20']);
+  await db.insertInto('events').values([1, 2, 3].map((i) => ({
+    id: `e${i}`, ts: `2026-11-20T10:0${i}:00.000Z`, source_id: 'cli', category: ['authentication'], host_name: 'web-1',
+    message: i === 2 ? 'has, a "quote"' : `m${i}`, tags: [], doc: JSON.stringify({ n: i }),
+  }))).execute();
+  await insertAlerts(db, ['c1', 'c2'].map((id, i) => alertRow({
+    id, dedup_key: id, rule_id: `rule-${id}`, rule_title: `Title ${id}`, level: i ? 'high' : 'low', score: i * 50, timestamp: `2026-11-20T10:0${i}:00.000Z`,
+    event_ids: ['e1'], host_name: 'web-1',
+  }, id)));
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await db?.destroy();
+  await tdb?.drop();
+  await nats?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('soc incidents and soc alerts', () => {
+  it('lists incidents as JSON lines with filters', async () => {
+    const r = await runCli(['incidents', '--json', '--severity', 'high'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['c2']);
+    const bad = await runCli(['incidents', '--severity', 'huge'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/severity "huge": expected one of/);
+  });
+
+  it('shows, acknowledges and closes an alert, audited as cli:<user>', async () => {
+    const show = await runCli(['alerts', 'show', 'c1', '--json'], env);
+    expect(show.code, show.stderr).toBe(0);
+    expect(JSON.parse(show.stdout)).toMatchObject({ alert: { id: 'c1' }, events: [{ n: 1 }] });
+    expect((await runCli(['alerts', 'ack', 'c1', '--assignee', 'bob'], env)).stdout).toMatch(/c1 acknowledged, assigned to bob/);
+    const noReason = await runCli(['alerts', 'close', 'c1', '--reason', 'meh'], env);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/--reason "meh"/);
+    expect((await runCli(['alerts', 'close', 'c1', '--reason', 'benign'], env)).stdout).toMatch(/c1 closed \(benign\)/);
+    const audit = await db.selectFrom('audit_log').select(['actor', 'action']).where('target', '=', 'c1').orderBy('id').execute();
+    expect(audit).toEqual([{ actor: `cli:${userInfo().username}`, action: 'alert.triage' }, { actor: `cli:${userInfo().username}`, action: 'alert.triage' }]);
+    const missing = await runCli(['alerts', 'show', 'nope'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no alert "nope"/);
+  });
+});
+
+describe('soc export, stats, users and tail', () => {
+  it('exports events to a CSV file with escaping', async () => {
+    const out = join(dir, 'events.csv');
+    const r = await runCli(['export', '--kind', 'events', '--format', 'csv', '--out', out, '--host', 'web-1'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/3 event\(s\) written/);
+    const text = readFileSync(out, 'utf8');
+    expect(text.split('\n')[0]).toMatch(/^ts,id,source_id,host_name/);
+    expect(text).toContain('"has, a ""quote"""');
+    expect((await runCli(['export', '--format', 'xml', '--out', out], env)).stderr).toMatch(/--format "xml"/);
+  });
+
+  it('prints stats as JSON', async () => {
+    const r = await runCli(['stats', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ dlq: { count: 0 }, stages: expect.arrayContaining([expect.objectContaining({ stream: 'ENRICHED', consumer: 'detect' })]) });
+  });
+
+  it('adds a user with a generated password that works, and lists users', async () => {
+    const r = await runCli(['users', 'add', 'carol', '--role', 'analyst'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const password = /password: (\S+)/.exec(r.stdout)![1]!;
+    expect(await checkPassword(db, 'carol', password)).toEqual({ name: 'carol', role: 'analyst' });
+    expect((await runCli(['users', 'add', 'carol', '--role', 'analyst'], env)).stderr).toMatch(/already exists/);
+    expect((await runCli(['users', 'add', 'dave', '--role', 'root'], env)).stderr).toMatch(/--role "root"/);
+    const list = await runCli(['users', 'list', '--json'], env);
+    expect(list.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ name: 'carol', role: 'analyst' })]);
+  });
+
+  it('tails live events and alerts from NATS, one line each', async () => {
+    const tail = runNode('tools/cli/soc.js', ['tail', '--json'], env);
+    try {
+      // Publish until tail, once subscribed, has printed both.
+      await waitFor('soc tail to print an event and an alert', async () => {
+        nc.publish('events.enriched.cli', EventBatch.encode({ source_id: 'cli', events: [{ id: 'live-1', timestamp: '2026-11-20T10:00:00Z', source_id: 'cli', message: 'live event' }] }).finish());
+        nc.publish('alerts.high', Alert.encode({ id: 'live-a', rule_title: 'Live rule', level: 'high', timestamp: '2026-11-20T10:00:00Z' }).finish());
+        await nc.flush();
+        const lines = tail.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        return lines.some((l) => l.type === 'event' && l.event.message === 'live event') && lines.some((l) => l.type === 'alert' && l.alert.rule_title === 'Live rule');
+      }, 60_000, 300);
+    } finally {
+      expect(await tail.kill('SIGINT')).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,128 @@
+// `soc agents` and `soc cmd`: agents with their health, and commands sent to them, straight from the database.
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { createDb, type Db } from '../../services/core/db/index.js';
+import { ConfigError, ValidationError } from '../../services/core/errors.js';
+import { COMMAND_STATUSES, FINAL, UnknownAgent, createCommand, getCommand, listAgents, listCommands, type CommandView } from '../../services/command/core.js';
+import { databaseUrl } from './runtime.js';
+
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = createDb(databaseUrl(), { max: 1 });
+  try {
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function ago(iso: string, nowMs = Date.now()): string {
+  const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : s < 172_800 ? `${Math.round(s / 3600)}h ago` : `${Math.round(s / 86_400)}d ago`;
+}
+
+/** Columns padded to their widest cell. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** '30s', '15m', '2h', '7d' in seconds. */
+export function parseDuration(what: string, value: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (!m) throw new ConfigError(`${what} ${JSON.stringify(value)}: expected a duration such as 30s, 15m, 2h or 7d`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's'];
+}
+
+/** 'key=value' words into command arguments. */
+export function parseArgs(words: string[]): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const w of words) {
+    const i = w.indexOf('=');
+    if (i <= 0) throw new ConfigError(`argument ${JSON.stringify(w)}: expected key=value (for example pid=4242)`);
+    args[w.slice(0, i)] = w.slice(i + 1);
+  }
+  return args;
+}
+
+function printCommand(c: CommandView, json: boolean | undefined): void {
+  if (json) { process.stdout.write(`${JSON.stringify(c)}\n`); return; }
+  const lines = [
+    `command   ${c.id}`, `agent     ${c.agentId}`, `action    ${c.action} ${Object.entries(c.args).map(([k, v]) => `${k}=${v}`).join(' ')}`.trimEnd(),
+    `status    ${c.status}${c.exitCode === null ? '' : ` (exit ${c.exitCode})`}`, `issued    ${c.issuedAt} by ${c.issuedBy}, expires ${c.expiresAt}`,
+  ];
+  if (c.deliveredAt) lines.push(`delivered ${c.deliveredAt}`);
+  if (c.finishedAt) lines.push(`finished  ${c.finishedAt}`);
+  if (c.error) lines.push(`error     ${c.error}`);
+  if (c.output) lines.push('output:', c.output);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function registerAgentCommands(program: Command): void {
+  program.command('agents')
+    .description('list agents with their health (online, degraded, offline) and when they were last heard of')
+    .option('--status <status>', 'only agents with this status')
+    .option('--json', 'one JSON object per line')
+    .action(async (o: { status?: string; json?: boolean }) => {
+      const agents = await withDb((db) => listAgents(db, { status: o.status }));
+      if (o.json) { for (const a of agents) process.stdout.write(`${JSON.stringify(a)}\n`); return; }
+      if (agents.length === 0) { process.stdout.write('no agents have sent a heartbeat yet\n'); return; }
+      process.stdout.write(table(['AGENT', 'STATUS', 'LAST SEEN', 'HOST', 'VERSION', 'SPOOL', 'REASON'],
+        agents.map((a) => [a.id, a.status, ago(a.lastSeen), a.hostname ?? '', a.version ?? '', String(a.spoolDepth), a.statusReason ?? ''])));
+    });
+
+  const cmd = program.command('cmd').description('send commands to agents and follow them');
+  cmd.command('send')
+    .description('queue a command for an agent; it is delivered when the agent is online, until it expires')
+    .argument('<agent>', 'agent id')
+    .argument('<action>', 'ping, collect-now, set-interval, list-processes, list-connections, kill-process, rotate-credentials')
+    .argument('[args...]', 'arguments as key=value (kill-process pid=4242 start=2026-11-22T10:00:00Z)')
+    .option('--expires <duration>', 'give up if not delivered within this (30s, 15m, 2h, 7d)', '1h')
+    .option('--wait [duration]', 'wait for the outcome (default 60s) and exit non-zero unless it succeeded')
+    .option('--json', 'print the command as JSON')
+    .action(async (agent: string, action: string, words: string[], o: { expires: string; wait?: string | boolean; json?: boolean }) => {
+      const args = parseArgs(words);
+      const expiresInS = parseDuration('--expires', o.expires);
+      const waitS = typeof o.wait === 'string' ? parseDuration('--wait', o.wait) : o.wait ? 60 : 0;
+      const final = await withDb(async (db) => {
+        let c: CommandView;
+        try {
+          c = await createCommand(db, { agentId: agent, action, args, expiresInS, issuedBy: `cli:${userInfo().username}` });
+        } catch (err) {
+          if (err instanceof UnknownAgent || err instanceof ValidationError) throw new ConfigError(err.message);
+          throw err;
+        }
+        const until = Date.now() + waitS * 1000;
+        while (Date.now() < until && !([...FINAL, 'timed_out', 'expired'] as string[]).includes(c.status)) {
+          await new Promise((r) => setTimeout(r, 250));
+          c = (await getCommand(db, c.id)) ?? c;
+        }
+        return c;
+      });
+      printCommand(final, o.json);
+      if (waitS > 0 && final.status !== 'succeeded') process.exitCode = 1;
+    });
+  cmd.command('list')
+    .description('commands, newest first')
+    .option('--agent <id>', 'only commands to this agent')
+    .option('--status <status>', `only commands in this state (${COMMAND_STATUSES.join(', ')})`)
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'one JSON object per line')
+    .action(async (o: { agent?: string; status?: string; limit: string; json?: boolean }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit ${JSON.stringify(o.limit)}: expected a whole number from 1 to 10000`);
+      const list = await withDb((db) => listCommands(db, { agentId: o.agent, status: o.status, limit }));
+      if (o.json) { for (const c of list) process.stdout.write(`${JSON.stringify(c)}\n`); return; }
+      process.stdout.write(table(['COMMAND', 'AGENT', 'ACTION', 'STATUS', 'ISSUED', 'BY'],
+        list.map((c) => [c.id, c.agentId, c.action, c.status, ago(c.issuedAt), c.issuedBy])));
+    });
+  cmd.command('show')
+    .description('one command with its outcome and output')
+    .argument('<id>', 'command id')
+    .option('--json', 'as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const c = await withDb((db) => getCommand(db, id));
+      if (!c) throw new ConfigError(`no command ${JSON.stringify(id)}`);
+      printCommand(c, o.json);
+    });
+}

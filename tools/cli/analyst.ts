@@ -1,0 +1,62 @@
+// The analysts' `soc` commands (incidents, alerts, export, stats, tail, users), on the same queries as the API.
+import type { Command } from 'commander';
+import { exportCommand } from './export.js';
+import { alertsAck, alertsClose, alertsShow, incidents } from './incidents.js';
+import { stats, tail } from './live.js';
+import { usersAdd, usersList } from './users.js';
+
+export function registerAnalystCommands(program: Command): void {
+  program.command('incidents')
+    .description('alerts folded by dedup key, newest (or highest score) first')
+    .option('--status <list>', 'open, acknowledged, closed (comma separated)')
+    .option('--severity <list>', 'informational, low, medium, high, critical (comma separated)')
+    .option('--rule <id>', 'only this rule')
+    .option('--host <name>', 'only this host')
+    .option('--technique <id>', 'MITRE ATT&CK technique (T1110 also matches its sub-techniques)')
+    .option('--since <when>', 'last seen after: a duration (15m, 2h, 7d) or an ISO time')
+    .option('--until <when>', 'first seen before')
+    .option('--sort <by>', 'time or score', 'time')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'one JSON object per line')
+    .action(incidents);
+
+  const alerts = program.command('alerts').description('look at and triage one alert');
+  alerts.command('show').argument('<id>').description('the alert and the events that raised it')
+    .option('--json', 'as one JSON document').action(alertsShow);
+  alerts.command('ack').argument('<id>').description('acknowledge (audited as cli:<your user>)')
+    .option('--assignee <name>', 'assign it too').option('--comment <text>', 'a note for the audit log').action(alertsAck);
+  alerts.command('close').argument('<id>').description('close with a reason (audited)')
+    .requiredOption('--reason <reason>', 'true_positive, false_positive, benign or duplicate')
+    .option('--comment <text>', 'a note for the audit log').action(alertsClose);
+
+  program.command('export')
+    .description('stream events or alerts to a file as CSV or NDJSON (the filters of soc events / soc incidents)')
+    .option('--kind <kind>', 'events or alerts', 'events')
+    .option('--format <format>', 'csv or ndjson', 'csv')
+    .requiredOption('--out <file>', 'where to write (- for stdout)')
+    .option('--since <when>', 'a duration (15m, 2h, 7d) or an ISO time')
+    .option('--until <when>', 'an ISO time or a duration before now')
+    .option('--host <name>').option('--source <id>').option('--category <name>').option('--user <name>')
+    .option('--q <text>', 'text the message contains')
+    .option('--filter <expr...>', 'field=value or field~prefix on the ECS document')
+    .option('--status <list>', 'alerts: status').option('--severity <list>', 'alerts: severity').option('--rule <id>', 'alerts: rule')
+    .action(exportCommand);
+
+  program.command('stats')
+    .description('lag per stage, events per second per source, DLQ size, agents by status')
+    .option('--json', 'as one JSON document')
+    .action(stats);
+
+  program.command('tail')
+    .description('live enriched events and alerts, one line each, until Ctrl-C')
+    .option('--alerts-only', 'only alerts')
+    .option('--json', 'one JSON object per line')
+    .action(tail);
+
+  const users = program.command('users').description('dashboard and API users');
+  users.command('add').argument('<name>').description('add a user; the password comes from stdin, a prompt, or is generated and printed')
+    .requiredOption('--role <role>', 'viewer, analyst or admin')
+    .option('--password-stdin', 'read the password from stdin')
+    .action(usersAdd);
+  users.command('list').description('users and their roles').option('--json', 'one JSON object per line').action(usersList);
+}

@@ -1,0 +1,69 @@
+// `soc incidents` and `soc alerts show|ack|close`: the API's incident queries from the command line.
+import { userInfo } from 'node:os';
+import { getAlert, listIncidents, triageAlert, CLOSE_REASONS, type CloseReason, type IncidentQuery } from '../../services/api/queries/incidents.js';
+import { createDb, type Db } from '../../services/core/db/index.js';
+import { ConfigError } from '../../services/core/errors.js';
+import { databaseUrl } from './runtime.js';
+
+/** Who did it, in the audit log. */
+export function cliActor(): string {
+  return `cli:${userInfo().username}`;
+}
+
+export function parseLimit(v: string, max = 10_000): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`--limit ${JSON.stringify(v)}: expected a whole number from 1 to ${max}`);
+  return n;
+}
+
+/** Runs with a database from DATABASE_URL or a running `soc up`, and turns API errors into CLI errors. */
+export async function withDb<T>(work: (db: Db) => Promise<T>): Promise<T> {
+  const db = createDb(databaseUrl(), { max: 2 });
+  try {
+    return await work(db);
+  } catch (err) {
+    if ((err as Error).name === 'ApiError') throw new ConfigError((err as Error).message, { cause: err });
+    throw err;
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function incidents(o: IncidentQuery & { limit: string; json?: boolean }): Promise<void> {
+  const limit = parseLimit(o.limit);
+  if (o.sort !== 'time' && o.sort !== 'score') throw new ConfigError(`--sort ${JSON.stringify(o.sort)}: expected time or score`);
+  const { items } = await withDb((db) => listIncidents(db, o, { limit }));
+  const out = items.map((i) => o.json ? JSON.stringify(i)
+    : [i.lastSeen, i.id.slice(0, 24).padEnd(24), i.level.padEnd(8), i.status.padEnd(12), `x${i.count}`.padEnd(6), i.hostName ?? '-', i.ruleTitle].join('  '));
+  if (out.length) process.stdout.write(out.join('\n') + '\n');
+  if (!o.json) process.stderr.write(`${items.length} incident(s)\n`);
+}
+
+export async function alertsShow(id: string, o: { json?: boolean }): Promise<void> {
+  const a = await withDb((db) => getAlert(db, id));
+  if (o.json) { process.stdout.write(JSON.stringify(a) + '\n'); return; }
+  const x = a.alert;
+  const lines = [
+    `${x.id}  ${x.level}  ${x.status}${x.closeReason ? ` (${x.closeReason})` : ''}  score ${x.score}  x${x.count}`,
+    `rule:      ${x.ruleTitle} (${x.ruleId})`,
+    `seen:      ${x.firstSeen} .. ${x.lastSeen}`,
+    `entities:  host ${x.hostName ?? '-'}  user ${x.userName ?? '-'}  ${x.sourceIp ?? '-'} -> ${x.destinationIp ?? '-'}`,
+    `mitre:     ${x.techniques.join(', ') || '-'}  ${x.tactics.join(', ')}`,
+    `assignee:  ${x.assignee ?? '-'}`,
+    ...(x.description ? [`           ${x.description}`] : []),
+    `events (${a.events.length}):`,
+    ...a.events.map((e) => `  ${JSON.stringify(e)}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function alertsAck(id: string, o: { assignee?: string; comment?: string }): Promise<void> {
+  const a = await withDb((db) => triageAlert(db, id, { status: 'acknowledged', assignee: o.assignee, comment: o.comment }, cliActor()));
+  process.stdout.write(`${a.id} acknowledged${a.assignee ? `, assigned to ${a.assignee}` : ''}\n`);
+}
+
+export async function alertsClose(id: string, o: { reason: string; comment?: string }): Promise<void> {
+  if (!(CLOSE_REASONS as readonly string[]).includes(o.reason)) throw new ConfigError(`--reason ${JSON.stringify(o.reason)}: expected one of ${CLOSE_REASONS.join(', ')}`);
+  const a = await withDb((db) => triageAlert(db, id, { status: 'closed', closeReason: o.reason as CloseReason, comment: o.comment }, cliActor()));
+  process.stdout.write(`${a.id} closed (${a.closeReason})\n`);
+}
