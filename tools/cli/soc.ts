@@ -8,12 +8,14 @@ import { events } from './events.js';
 import { lookup } from './lookup.js';
 import { parse } from './parse.js';
 import { rulesEval, rulesTest } from './rules.js';
+import { simulate } from '../simulator/index.js';
 import { up } from './up.js';
 
 const program = new Command('soc').description('MiniSOC: a small, fast security operations centre').showHelpAfterError();
 
 program.command('up')
   .description('start nats-server (unless NATS_URL is set), Postgres (unless DATABASE_URL is set) and every service in this process')
+  .option('--demo', 'also run the simulator: background traffic and an attack every few seconds (soc simulate)')
   .action(up);
 
 program.command('events')
@@ -58,6 +60,23 @@ rules.command('eval')
 
 registerAgentCommands(program);
 registerAnalystCommands(program);
+
+program.command('simulate')
+  .description('send realistic background traffic and attack scenarios to a running MiniSOC (each scenario names the rules it must trigger)')
+  .option('--rate <n>', 'background events per second', '200')
+  .option('--duration <time>', 'stop after this long (30s, 5m, 1h); default: until interrupted')
+  .option('--seed <n>', 'random seed: the same seed gives the same events', '1')
+  .option('--scenario <names>', 'scenarios to run, repeatable or comma separated; all (default) or none', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--attack-every <time>', 'time between two scenario starts', '5s')
+  .option('--loop', 'run the scenario list again and again instead of once')
+  .option('--target <target>', 'http: POST /api/ingest (agents over NATS); nats: everything over NATS', 'http')
+  .option('--url <url>', 'HTTP API base URL (default: the running soc up, else http://127.0.0.1:HTTP_PORT)')
+  .option('--nats-url <url>', 'NATS for the simulated agents (default: NATS_URL, else the running soc up)')
+  .option('--no-agents', 'no simulated agents (heartbeats, telemetry)')
+  .option('--start <time>', 'event time of the first record (ISO); with --seed and --dry-run the output is identical run after run')
+  .option('--dry-run', 'print the records as JSON lines instead of sending them (needs --duration)')
+  .option('--list', 'list the scenarios and the rule ids each must trigger')
+  .action(simulate);
 
 try {
   await program.parseAsync();

@@ -21,6 +21,7 @@ import { startNatsServer, type LocalNats } from '../local/nats-server.js';
 import { startEmbeddedPostgres, type LocalPostgres } from '../local/postgres.js';
 import { removeRuntime, writeRuntime } from './runtime.js';
 import { ensureFirstAdmin } from '../../services/api/auth.js';
+import { startDemo, writeDemoIntelFeeds } from '../simulator/demo.js';
 
 /** Services in start order; they stop in reverse, so ingest stops taking input first... */
 const SERVICES: Record<string, ServiceStarter> = {
@@ -48,7 +49,8 @@ function selected(config: Config): string[] {
   return Object.keys(SERVICES).filter((n) => names.includes(n));
 }
 
-export async function up(): Promise<void> {
+/** `demo`: also run the simulator against this MiniSOC (soc up --demo). */
+export async function up(opts: { demo?: boolean } = {}): Promise<void> {
   const config = loadConfig();
   const log = createLogger('soc');
   const names = selected(config);
@@ -72,6 +74,8 @@ export async function up(): Promise<void> {
     log.info({ port: pg.port, ms: Date.now() - started }, 'embedded Postgres started');
   }
   const cfg: Config = { ...config, NATS_URL: natsUrl, DATABASE_URL: databaseUrl };
+  // The demo's C2 beacons then carry threat-intel indicators, as with a real feed.
+  if (opts.demo && !cfg.INTEL_FEEDS_FILE) cfg.INTEL_FEEDS_FILE = writeDemoIntelFeeds(dataDir);
   const nc = await connectNats({ url: natsUrl, name: 'soc', credsFile: cfg.NATS_CREDS, log });
   await ensureTopology(await jetstreamManager(nc), topologyLimits(cfg), log);
   const db = createDb(databaseUrl);
@@ -91,12 +95,16 @@ export async function up(): Promise<void> {
   writeRuntime(dataDir, { pid: process.pid, natsUrl, databaseUrl, httpUrl });
   log.info({ services: names, http: httpUrl, nats: natsUrl }, 'MiniSOC is up');
   if (httpUrl) process.stdout.write(`MiniSOC is up: POST logs to ${httpUrl}/api/ingest, metrics at ${httpUrl}/metrics\n`);
+  if (opts.demo && !httpUrl) throw new ConfigError('--demo needs the ingest service (SOC_SERVICES leaves it out)');
+  const demo = opts.demo ? startDemo({ httpUrl, nc, log: log.child({ service: 'demo' }) }) : undefined;
+  if (demo) process.stdout.write(`Demo: simulated traffic (200 events/s) with an attack every 4 s. Dashboard: ${httpUrl}/\n`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    await demo?.stop();
     for (const [name, svc] of running.reverse()) {
       await svc.stop().catch((err: unknown) => log.error({ err, service: name }, 'stop failed'));
     }
