@@ -9,9 +9,15 @@ export interface NatsOptions {
   name: string;
   credsFile?: string;
   log?: Logger;
+  /**
+   * Keep trying when no server answers at start (a service started before NATS, or while it restarts)
+   * instead of failing; for services, not for commands a person waits on.
+   */
+  waitForServer?: boolean;
 }
 
 export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
+  if (o.waitForServer) o.log?.info({ url: o.url }, 'connecting to NATS (waiting until a server answers)');
   let authenticator;
   if (o.credsFile) {
     try {
@@ -26,7 +32,7 @@ export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
     authenticator,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    waitOnFirstConnect: false,
+    waitOnFirstConnect: o.waitForServer ?? false,
   });
   if (o.log) {
     const log = o.log;

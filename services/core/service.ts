@@ -86,7 +86,7 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
     process.stderr.write(`${name}: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const nc = await connectNats({ url: config.NATS_URL!, name, credsFile: config.NATS_CREDS, log });
+  const nc = await connectNats({ url: config.NATS_URL!, name, credsFile: config.NATS_CREDS, log, waitForServer: true });
   await ensureTopology(await jetstreamManager(nc), topologyLimits(config), log);
   const db = lazyDb(config);
   if (opts.needsDb) await migrateToLatest(db.get(), log);
