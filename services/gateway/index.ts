@@ -1,0 +1,132 @@
+// The WebSocket gateway (/ws): live events, alerts, agent status and pipeline stats from NATS to the dashboard.
+import websocket from '@fastify/websocket';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { userFromToken, type AuthUser } from '../api/auth.js';
+import type { Config } from '../core/config.js';
+import type { Db } from '../core/db/index.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { AgentStatus, Alert, EventBatch } from '../core/proto.js';
+import { CONSUMERS, lastToken, subjects } from '../core/topology.js';
+import { gatewayMetrics } from './metrics.js';
+import { DEFAULT_LIMITS, Hub, type GatewayLimits } from './hub.js';
+
+export type { GatewayLimits } from './hub.js';
+
+export interface GatewayDeps {
+  nc: NatsConnection;
+  config: Config;
+  log: Logger;
+  db: () => Db;
+  /** Who a session or API token belongs to; the auth module's userFromToken unless a test says otherwise. */
+  authenticate?: (token: string) => Promise<AuthUser | null>;
+  limits?: Partial<GatewayLimits>;
+  /** How often consumer lag is read from JetStream. */
+  lagIntervalMs?: number;
+}
+
+const SESSION_COOKIE = 'soc_session';
+
+/** The token of an upgrade request: ?token=, the session cookie, or a Bearer header. */
+function requestToken(req: FastifyRequest): string | undefined {
+  const q = (req.query as Record<string, unknown> | undefined)?.token;
+  if (typeof q === 'string' && q) return q;
+  for (const part of String(req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  const auth = String(req.headers.authorization ?? '');
+  return auth.startsWith('Bearer ') ? auth.slice(7).trim() || undefined : undefined;
+}
+
+/** Reads pending + ack-pending of every durable consumer of the pipeline, by "STREAM/consumer". */
+async function readLag(nc: NatsConnection): Promise<Record<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const lag: Record<string, number> = {};
+  await Promise.all(CONSUMERS.map(async (c) => {
+    const info = await jsm.consumers.info(c.stream, c.durable).catch(() => null);
+    if (info) lag[`${c.stream}/${c.durable}`] = info.num_pending + info.num_ack_pending;
+  }));
+  return lag;
+}
+
+export function gatewayPlugin(deps: GatewayDeps): FastifyPluginAsync {
+  return async (app) => {
+    const log = deps.log.child({ component: 'gateway' });
+    const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+    const authenticate = deps.authenticate ?? ((token: string) => userFromToken(deps.db(), token));
+    const hub = new Hub(limits);
+    const users = new WeakMap<FastifyRequest, AuthUser>();
+
+    // Core subscriptions, not durable consumers: the display is best-effort and must never hold back the pipeline.
+    // The callbacks only decode and count; sending happens on the timers below.
+    const decodeFailed = (subject: string, err: unknown) => log.warn({ subject, err: errorMessage(err) }, 'cannot decode a message for the live view');
+    const subs: Subscription[] = [
+      deps.nc.subscribe(subjects.all.enriched, {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            const batch = EventBatch.decode(msg.data);
+            hub.onEvents(batch.source_id || lastToken(msg.subject), batch.events);
+          } catch (e) { decodeFailed(msg.subject, e); }
+        },
+      }),
+      deps.nc.subscribe(subjects.all.alerts, {
+        callback: (err, msg) => {
+          if (err) return;
+          try { hub.onAlert(Alert.decode(msg.data)); } catch (e) { decodeFailed(msg.subject, e); }
+        },
+      }),
+      deps.nc.subscribe(subjects.all.agentStatus, {
+        callback: (err, msg) => {
+          if (err) return;
+          try { hub.onAgentStatus(AgentStatus.decode(msg.data)); } catch (e) { decodeFailed(msg.subject, e); }
+        },
+      }),
+    ];
+
+    let readingLag = false;
+    const refreshLag = () => {
+      if (readingLag || deps.nc.isClosed() || hub.size === 0) return;
+      readingLag = true;
+      readLag(deps.nc).then((lag) => hub.setLag(lag), (err: unknown) => log.debug({ err: errorMessage(err) }, 'cannot read consumer lag'))
+        .finally(() => { readingLag = false; });
+    };
+    const timers = [
+      setInterval(() => hub.flush(), limits.flushIntervalMs),
+      setInterval(() => hub.stats(), limits.statsIntervalMs),
+      setInterval(refreshLag, deps.lagIntervalMs ?? 5000),
+    ];
+    for (const t of timers) t.unref();
+
+    app.addHook('onClose', async () => {
+      for (const t of timers) clearInterval(t);
+      for (const s of subs) s.unsubscribe();
+      hub.closeAll();
+    });
+
+    await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
+
+    app.get('/ws', {
+      websocket: true,
+      preValidation: async (req, reply) => {
+        const token = requestToken(req);
+        const user = token ? await authenticate(token) : null;
+        if (!user) {
+          gatewayMetrics.authFailures.inc();
+          return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: token ? 'the session or token is not valid' : 'log in first: no session cookie or ?token=' });
+        }
+        users.set(req, user);
+      },
+    }, (socket, req) => {
+      const user = users.get(req)!;
+      hub.add(socket, user);
+      refreshLag();
+      socket.on('message', (data, isBinary) => hub.receive(socket, isBinary ? '' : data.toString()));
+      socket.on('close', () => hub.remove(socket));
+      socket.on('error', () => hub.remove(socket));
+    });
+  };
+}

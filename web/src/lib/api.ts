@@ -1,0 +1,78 @@
+// The HTTP API as the dashboard uses it: typed items of the shared contract and one fetch wrapper.
+
+export type Role = 'viewer' | 'analyst' | 'admin';
+export interface User { name: string; role: Role }
+
+export interface Incident {
+  id: string; ruleId: string; ruleTitle: string; level: string; score: number; status: string; count: number;
+  firstSeen: string; lastSeen: string; techniques: string[]; tactics: string[]; tags: string[];
+  hostName: string | null; userName: string | null; sourceIp: string | null; destinationIp: string | null; agentId: string | null;
+  assignee: string | null; closeReason: string | null; description: string;
+}
+
+export interface EventItem {
+  id: string; ts: string; sourceId: string; hostName: string | null; category: string[]; action: string | null; outcome: string | null;
+  sourceIp: string | null; destinationIp: string | null; userName: string | null; message: string | null;
+  doc?: Record<string, unknown>; malicious?: boolean;
+}
+
+export interface Agent {
+  id: string; hostname?: string; os?: string; version?: string; ips?: string[]; status: string; statusReason?: string;
+  firstSeen?: string; lastSeen?: string | null; spoolDepth?: number; drops?: number; clockSkewMs?: number; lastError?: string | null;
+}
+
+export interface Command {
+  id: string; agentId: string; action: string; args: Record<string, unknown>; status: string; issuedBy: string; issuedAt: string;
+  expiresAt: string | null; deliveredAt: string | null; startedAt: string | null; finishedAt: string | null;
+  exitCode: number | null; output: string | null; error: string | null;
+}
+
+export interface Rule { id: string; title: string; level: string; techniques: string[]; hits: number; file: string; error?: string }
+
+export interface NetNode { id: string; kind: 'host' | 'ip'; label: string; geo?: { country?: string; city?: string }; alerts: number; malicious: boolean }
+export interface NetEdge { source: string; target: string; connections: number; bytes: number }
+
+export interface Stats {
+  stages: { stream: string; consumer: string; pending: number; ackPending: number }[];
+  sources: { sourceId: string; lastEventAt: string | null; eventsPerSecond: number }[];
+  dlq: { count: number }; agents: { online: number; degraded: number; offline: number }; eventsPerSecond: number;
+}
+
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+/** Called when the server says the session is gone, so the app can show the login page. */
+let onUnauthorized: () => void = () => undefined;
+export function whenUnauthorized(f: () => void): void { onUnauthorized = f; }
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const res = await fetch(path, {
+    method: init.method ?? 'GET',
+    credentials: 'same-origin',
+    headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  let data: unknown = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!res.ok) {
+    if (res.status === 401 && path !== '/api/login') onUnauthorized();
+    const message = (data as { message?: string } | null)?.message ?? `${res.status} ${res.statusText}`;
+    throw new ApiError(res.status, message);
+  }
+  return data as T;
+}
+
+/** A query string of the non-empty values (repeated keys for arrays). */
+export function query(params: Record<string, string | number | string[] | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    for (const one of Array.isArray(v) ? v : [v]) if (one !== '') q.append(k, String(one));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
