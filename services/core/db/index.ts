@@ -14,8 +14,11 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
 export function createDb(url: string, opts: { max?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000 });
-  // An idle client losing its connection must not crash the process; queries report the failure.
+  // A client losing its connection (the server restarting, say) must not crash the process: idle ones
+  // are reported on the pool, checked-out ones on themselves; either way the query in flight fails
+  // and the caller retries.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => { client.on('error', () => undefined); });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
