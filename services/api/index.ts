@@ -40,8 +40,9 @@ function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
     if (!deps.config.DATABASE_URL) throw new ConfigError('DATABASE_URL is not set: exports need PostgreSQL');
     if (!pool) {
       pool = new pg.Pool({ connectionString: deps.config.DATABASE_URL, max: 4, idleTimeoutMillis: 30_000 });
-      // An idle connection dropping must not crash the process; the next export reports the failure.
+      // A connection dropping (idle or during a download) must not crash the process; the export reports the failure.
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => { client.on('error', () => undefined); });
     }
     return pool;
   };
