@@ -1,82 +1,344 @@
-// `npm run bench`: posts events at full speed to a running pipeline and prints events/s stored end to end.
-// Starts its own nats-server and Postgres (or uses NATS_URL / DATABASE_URL), and `soc up` as a separate process.
-import { rmSync } from 'node:fs';
+// `npm run bench`: the whole pipeline (`soc up` in its own process: ingest, normalize, enrich with GeoIP and
+// a 100,000-indicator feed, detect with 300+ rules, store) driven from this process. It measures, in one run:
+//  1. sustained end-to-end events/s at full speed, posted until stored and detected, with CPU and RSS per process;
+//  2. ingest-to-alert latency (p50/p99) at a fixed lower rate (BENCH_LATENCY_RATE, default 5,000 events/s);
+//  3. the raw limits of this machine for the same data: JetStream publish+consume of the same batches, and
+//     Postgres COPY of the same rows (one COPY per 1,000 rows), so the result is also a ratio to the limit.
+// Results go to test-output/bench/pipeline.json; the last line is `end-to-end: N events/s, R% of raw limit, p99 L ms`.
+// BENCH_EVENTS, BENCH_BATCH, BENCH_CONCURRENCY, BENCH_LATENCY_SECONDS, BENCH_SPLIT=a,b|c,d (one soc up per group).
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { stringify } from 'csv-stringify/sync';
+import yaml from 'js-yaml';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Alert, RawBatch } from '../../services/core/proto.js';
+import { loadRules } from '../../services/detect/sigma/loader.js';
 import { freePort } from '../../tools/local/postgres.js';
-import { createTestDatabase, runNode, startTestNats, tempDir, waitFor } from '../harness.js';
+import { ROOT, createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc } from '../harness.js';
+import { prng } from '../prng.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const PER_REQUEST = Number(process.env.BENCH_BATCH ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 5_000);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
+const DATA = process.env.MINISOC_DATA ?? join(ROOT, '..', 'shared', 'data');
+const OUT = join(ROOT, 'test-output', 'bench');
+const RECORDS_PER_MESSAGE = 500; // INGEST_BATCH_RECORDS' default: what ingest puts in one stream message
 
-function body(r: number): string {
-  const lines: string[] = [];
-  for (let i = 0; i < PER_REQUEST; i++) {
-    const n = r * PER_REQUEST + i;
-    lines.push(JSON.stringify({
-      '@timestamp': new Date(Date.UTC(2026, 10, 22, 12, 0, 0, n % 86_400_000)).toISOString(),
-      host: `web-${n % 50}`, src_ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, dst_port: 443,
-      user: `user${n % 1000}`, action: 'http_request', outcome: n % 10 ? 'success' : 'failure',
-      url: `/app/item/${n % 5000}?q=${n}`, status: n % 10 ? 200 : 404, user_agent: 'Mozilla/5.0 (X11; Linux x86_64)',
-      message: `GET /app/item/${n % 5000} HTTP/1.1`,
-    }));
+const rand = prng(42);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+// ---------------------------------------------------------------- input
+
+function eventLine(n: number): string {
+  return JSON.stringify({
+    '@timestamp': new Date(Date.UTC(2026, 10, 22, 12, 0, 0, n % 86_400_000)).toISOString(),
+    host: `web-${n % 50}`, src_ip: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, dst_ip: `203.0.${(n >> 8) & 127}.${n & 255}`, dst_port: 443,
+    user: `user${n % 1000}`, action: 'http_request', outcome: n % 10 ? 'success' : 'failure',
+    url: `/app/item/${n % 5000}?q=${n}`, status: n % 10 ? 200 : 404, user_agent: 'Mozilla/5.0 (X11; Linux x86_64)',
+    message: `GET /app/item/${n % 5000} HTTP/1.1`,
+  });
+}
+
+/** Access-log lines for the latency phase: every 50th is a SQL injection from an address that names its line. */
+function accessLine(n: number): string {
+  const ip = `172.${16 + ((n >> 16) & 15)}.${(n >> 8) & 255}.${n & 255}`;
+  const url = n % 50 === 0 ? `/search?q=1%27%20UNION%20SELECT%20password%20FROM%20users--&n=${n}` : `/item?n=${n}`;
+  return `${ip} - - [22/Nov/2026:12:00:00 +0000] "GET ${url} HTTP/1.1" 200 512 "-" "bench"`;
+}
+
+function lineOfIp(ip: string): number {
+  const [, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
+  return ((b - 16) << 16) | (c << 8) | d;
+}
+
+// ---------------------------------------------------------------- rules and intel
+
+function yamlFiles(dir: string, name: (f: string) => boolean, out: string[] = []): string[] {
+  for (const f of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, f.name);
+    if (f.isDirectory()) yamlFiles(p, name, out);
+    else if (name(f.name)) out.push(p);
   }
-  return lines.join('\n');
+  return out;
+}
+
+/** A rule whose selection values no longer match what the original matches: same cost, other id. */
+function variant(doc: Record<string, any>, n: number): Record<string, any> {
+  const id = createHash('sha256').update(`${doc.id}:${n}`).digest('hex');
+  const keep = /^(EventID|Channel|Provider_Name)(\||$)/;
+  const change = (v: unknown): unknown => (typeof v === 'string' ? `${v}v${n}` : Array.isArray(v) ? v.map(change) : v);
+  const selection = (s: unknown): unknown => (Array.isArray(s) ? s.map(selection)
+    : s && typeof s === 'object' ? Object.fromEntries(Object.entries(s).map(([k, v]) => [k, keep.test(k) ? v : change(v)])) : change(s));
+  const detection = Object.fromEntries(Object.entries(doc.detection as Record<string, unknown>)
+    .map(([k, v]) => [k, k === 'condition' || k === 'timeframe' ? v : selection(v)]));
+  return { ...doc, id: `${id.slice(0, 8)}-${id.slice(8, 12)}-4${id.slice(13, 16)}-8${id.slice(17, 20)}-${id.slice(20, 32)}`, title: `${doc.title} (variant ${n})`, detection };
+}
+
+/** MiniSOC's rules, the SigmaHQ regression rules, the Hayabusa sample rules and one variant of each SigmaHQ rule. */
+function benchRules(dir: string): { rules: number; problems: number } {
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(join(ROOT, 'rules')).filter((f) => f.endsWith('.yml'))) copyFileSync(join(ROOT, 'rules', f), join(dir, f));
+  yamlFiles(join(DATA, 'sigma-regression', 'cases'), (f) => f === 'rule.yml').forEach((p, i) => {
+    const text = readFileSync(p, 'utf8');
+    writeFileSync(join(dir, `sigmahq-${i}.yml`), text);
+    const doc = yaml.load(text) as Record<string, any>;
+    if (doc?.detection) writeFileSync(join(dir, `sigmahq-${i}-v1.yml`), yaml.dump(variant(doc, 1)));
+  });
+  yamlFiles(join(DATA, 'sysmon-samples'), (f) => f.endsWith('.yml')).forEach((p, i) => copyFileSync(p, join(dir, `hayabusa-${i}.yml`)));
+  const loaded = loadRules([dir]);
+  return { rules: loaded.rules.length, problems: loaded.problems.length };
+}
+
+function publicIPv4(): string {
+  for (;;) {
+    const a = 1 + Math.floor(rand() * 222);
+    if (a === 10 || a === 127 || a === 172 || a === 192 || a === 100 || a === 169 || a === 203 || a === 198) continue;
+    return `${a}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}`;
+  }
+}
+
+/** 100,000 indicators (addresses and blocks), as a feeds file for INTEL_FEEDS_FILE. */
+function benchIntel(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const lines = ['# generated benchmark feed'];
+  for (let i = 0; i < 75_000; i++) lines.push(publicIPv4());
+  for (let i = 0; i < 25_000; i++) lines.push(`${publicIPv4().replace(/\.\d+$/, '.0')}/${24 + Math.floor(rand() * 7)}`);
+  writeFileSync(join(dir, 'bench.netset'), `${lines.join('\n')}\n`);
+  const file = join(dir, 'feeds.yaml');
+  writeFileSync(file, 'feeds:\n  - name: bench\n    path: bench.netset\n    format: netset\n    confidence: 80\n');
+  return file;
+}
+
+// ---------------------------------------------------------------- processes
+
+interface Usage { ticks: number; atMs: number }
+function usage(pid: number): Usage {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return { ticks: Number(fields[11]) + Number(fields[12]), atMs: Date.now() };
+}
+function peakRssMb(pid: number): number {
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+const cpuPct = (a: Usage, b: Usage) => ((b.ticks - a.ticks) / 100 / ((b.atMs - a.atMs) / 1000)) * 100;
+
+// ---------------------------------------------------------------- raw limits
+
+/** The same events as stream messages of 500 records each, published with acks (4 at a time) while a pull consumer drains them. */
+async function rawJetStream(natsUrl: string, bodies: string[]): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw'], retention: RetentionPolicy.Workqueue, discard: DiscardPolicy.New, storage: StorageType.File });
+  await jsm.consumers.add('BENCH_RAW', { durable_name: 'raw', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 1000 });
+  const messages = bodies.flatMap((b, r) => {
+    const lines = b.split('\n');
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < lines.length; i += RECORDS_PER_MESSAGE) {
+      out.push(RawBatch.encode({ source_id: 'bench', format: 'json', received_ms: Date.now(), records: lines.slice(i, i + RECORDS_PER_MESSAGE), remote_addr: '127.0.0.1' }).finish());
+    }
+    return out.map((m, i) => ({ m, id: `raw-${r}-${i}` }));
+  });
+  const events = bodies.length * PER_REQUEST;
+  const started = performance.now();
+  const consumer = await js.consumers.get('BENCH_RAW', 'raw');
+  let consumed = 0;
+  const drained = (async () => {
+    const iter = await consumer.consume({ max_messages: 64 });
+    for await (const m of iter) {
+      RawBatch.decode(m.data);
+      m.ack();
+      if (++consumed === messages.length) break;
+    }
+  })();
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < messages.length) {
+      const { m, id } = messages[next++]!;
+      await js.publish('bench.raw', m, { msgID: id });
+    }
+  }));
+  await drained;
+  const rate = events / ((performance.now() - started) / 1000);
+  await jsm.streams.delete('BENCH_RAW');
+  await nc.close();
+  return rate;
+}
+
+/** The rows the pipeline stored, written again with one COPY per 1,000 rows into a table shaped like a partition. */
+async function rawCopy(db: pg.Client): Promise<number> {
+  const cols = ['id', 'ts', 'source_id', 'kind', 'category', 'action', 'outcome', 'host_name', 'agent_id', 'user_name', 'source_ip', 'source_port',
+    'destination_ip', 'destination_port', 'process_name', 'message', 'tags', 'doc'];
+  await db.query('DROP TABLE IF EXISTS bench_copy');
+  await db.query('CREATE TABLE bench_copy (LIKE events INCLUDING DEFAULTS, PRIMARY KEY (ts, id))');
+  const { rows } = await db.query(`SELECT ${cols.join(', ')} FROM events WHERE source_id = 'bench'`);
+  const pgArray = (a: string[]) => `{${a.map((s) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
+  const chunks: string[] = [];
+  for (let i = 0; i < rows.length; i += 1000) {
+    chunks.push(stringify(rows.slice(i, i + 1000).map((r) => cols.map((c) => {
+      const v = r[c];
+      if (v === null || v === undefined) return null;
+      if (Array.isArray(v)) return pgArray(v);
+      if (v instanceof Date) return v.toISOString();
+      if (c === 'doc') return JSON.stringify(v);
+      return String(v);
+    })), { quoted_string: true }));
+  }
+  const started = performance.now();
+  for (const text of chunks) {
+    await streamPipeline(Readable.from([text]), db.query(copyFrom(`COPY bench_copy (${cols.join(', ')}) FROM STDIN (FORMAT csv)`)));
+  }
+  const rate = rows.length / ((performance.now() - started) / 1000);
+  await db.query('DROP TABLE bench_copy');
+  return rate;
+}
+
+// ---------------------------------------------------------------- run
+
+async function post(url: string, body: string, key: string, type: string): Promise<number> {
+  let retries = 0;
+  for (;;) {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': type, 'idempotency-key': key }, body });
+    if (res.status === 202) return retries;
+    if (res.status !== 503 && res.status !== 429) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+    retries++;
+    await new Promise((s) => setTimeout(s, 200));
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 async function main(): Promise<void> {
+  const work = tempDir('minisoc-bench-');
+  const ruleSet = benchRules(join(work, 'rules'));
+  const feeds = benchIntel(join(work, 'intel'));
+  process.stdout.write(`rules: ${ruleSet.rules} loaded (${ruleSet.problems} load problems); intel: 100,000 indicators; GeoIP: shipped database\n`);
+
   const nats = process.env.NATS_URL ? undefined : await startTestNats();
   const database = await createTestDatabase();
-  const dataDir = tempDir('minisoc-bench-');
+  const natsUrl = process.env.NATS_URL ?? nats!.url;
   const port = await freePort();
-  const env = { NATS_URL: process.env.NATS_URL ?? nats!.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), LOG_LEVEL: 'warn' };
-  // BENCH_PROFILE_DIR=dir writes a CPU profile of the pipeline process there.
+  const env = {
+    NATS_URL: natsUrl, DATABASE_URL: database.url, HTTP_PORT: String(port), LOG_LEVEL: 'warn', RULES_DIR: join(work, 'rules'),
+    INTEL_FEEDS_FILE: feeds, INGEST_ALLOW_ANONYMOUS: 'true',
+  };
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  // BENCH_SPLIT=a,b|c,d runs `soc up` once per group of services (one process each) instead of all in one.
   const groups = process.env.BENCH_SPLIT ? process.env.BENCH_SPLIT.split('|') : [undefined];
-  const procs = groups.map((g, i) => runNode('tools/cli/soc.js', ['up'], { ...env, SOC_SERVICES: g, DATA_DIR: `${dataDir}/${i}` }, profile));
+  const procs: Proc[] = groups.map((g, i) => runNode('tools/cli/soc.js', ['up'], { ...env, SOC_SERVICES: g, DATA_DIR: join(work, `data-${i}`) }, profile));
   const soc = procs.find((_, i) => !groups[i] || groups[i]!.includes('ingest'))!;
-  const url = `http://127.0.0.1:${port}/api/ingest?source=bench`;
   await waitFor('the ingest API', async () => {
     if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);
     return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-  }, 60_000).catch((err: unknown) => { throw new Error(`${(err as Error).message}\n${soc.output()}`); });
+  }, 120_000).catch((err: unknown) => { throw new Error(`${(err as Error).message}\n${soc.output()}`); });
   const db = new pg.Client({ connectionString: database.url });
   await db.connect();
-  const stored = async () => Number((await db.query(`SELECT count(*)::int AS n FROM events WHERE source_id = 'bench'`)).rows[0].n);
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const count = async (source: string) => Number((await db.query(`SELECT count(*)::int AS n FROM events WHERE source_id = $1`, [source])).rows[0].n);
+  const detectIdle = async () => {
+    const c = await jsm.consumers.info('ENRICHED', 'detect');
+    return c.num_pending + c.num_ack_pending === 0;
+  };
+  // Enrich loads the feed and detect its rules after start: wait until one event has gone through.
+  await post(`http://127.0.0.1:${port}/api/ingest?source=warmup`, eventLine(0), 'warmup', 'application/x-ndjson');
+  await waitFor('a warm-up event stored', async () => (await count('warmup')) === 1, 120_000, 200);
 
+  // 1. full speed
   const requests = Math.ceil(EVENTS / PER_REQUEST);
-  const bodies = Array.from({ length: requests }, (_, r) => body(r));
-  process.stdout.write(`posting ${requests * PER_REQUEST} events in ${requests} requests of ${PER_REQUEST}, ${CONCURRENCY} at a time\n`);
+  const bodies = Array.from({ length: requests }, (_, r) => Array.from({ length: PER_REQUEST }, (_, i) => eventLine(r * PER_REQUEST + i)).join('\n'));
+  const total = requests * PER_REQUEST;
+  const pids: Record<string, number> = Object.fromEntries(procs.map((p, i) => [groups[i] ? `soc up (${groups[i]})` : 'soc up (all services)', p.child.pid!]));
+  if (nats) pids['nats-server'] = nats.process.pid!;
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, usage(pid)]));
+  process.stdout.write(`posting ${fmt(total)} events in ${requests} requests of ${PER_REQUEST}, ${CONCURRENCY} at a time\n`);
   const started = performance.now();
   let next = 0;
   let retries = 0;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < requests) {
       const r = next++;
-      for (;;) {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': `bench-${r}` }, body: bodies[r] });
-        if (res.status === 202) break;
-        if (res.status !== 503 && res.status !== 429) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-        retries++;
-        await new Promise((s) => setTimeout(s, 200));
-      }
+      retries += await post(`http://127.0.0.1:${port}/api/ingest?source=bench`, bodies[r]!, `bench-${r}`, 'application/x-ndjson');
     }
   }));
-  const posted = performance.now();
-  const total = requests * PER_REQUEST;
-  await waitFor('every event stored', async () => (await stored()) >= total, 600_000, 100);
-  const done = performance.now();
-  const seconds = (done - started) / 1000;
-  process.stdout.write(`posted in ${((posted - started) / 1000).toFixed(2)} s (${Math.round(total / ((posted - started) / 1000))} events/s accepted, ${retries} retried requests)\n`);
-  process.stdout.write(`stored ${await stored()} rows in ${seconds.toFixed(2)} s\n`);
-  process.stdout.write(`end-to-end: ${Math.round(total / seconds)} events/s posted to stored (ingest, normalize, enrich, store)\n`);
+  const postedMs = performance.now() - started;
+  await waitFor('every event stored and detected', async () => (await count('bench')) >= total && (await detectIdle()), 1_800_000, 100);
+  const seconds = (performance.now() - started) / 1000;
+  const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, usage(pid)]));
+  const processes = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, { cpuPct: Math.round(cpuPct(before[k]!, after[k]!)), peakRssMb: Math.round(peakRssMb(pid)) }]));
+  const endToEnd = total / seconds;
+  process.stdout.write(`full speed: accepted in ${(postedMs / 1000).toFixed(1)} s (${fmt(total / (postedMs / 1000))} events/s, ${retries} retried requests), stored and detected in ${seconds.toFixed(1)} s: ${fmt(endToEnd)} events/s\n`);
+  for (const [k, v] of Object.entries(processes)) process.stdout.write(`  ${k}: ${v.cpuPct} % CPU (of one core), peak RSS ${v.peakRssMb} MB\n`);
 
-  await db.end();
+  // 2. latency at a fixed rate
+  const latencies: number[] = [];
+  const sentAt = new Map<number, number>();
+  const sub = nc.subscribe('alerts.*', {
+    callback: (_e, m) => {
+      const a = Alert.decode(m.data);
+      const n = a.source_ip?.startsWith('172.') ? lineOfIp(a.source_ip) : -1;
+      const t = sentAt.get(n);
+      if (t !== undefined) { latencies.push(performance.now() - t); sentAt.delete(n); }
+    },
+  });
+  const perTick = Math.round(LATENCY_RATE / 10);
+  const ticks = LATENCY_SECONDS * 10;
+  process.stdout.write(`latency: ${fmt(LATENCY_RATE)} events/s for ${LATENCY_SECONDS} s (1 in 50 a SQL injection), from POST to the alert on alerts.*\n`);
+  const latStart = performance.now();
+  const inflight: Promise<number>[] = [];
+  for (let t = 0; t < ticks; t++) {
+    const due = latStart + t * 100;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+    const first = t * perTick;
+    const lines = Array.from({ length: perTick }, (_, i) => accessLine(first + i));
+    const now = performance.now();
+    for (let i = first; i < first + perTick; i += 50) sentAt.set(i, now);
+    inflight.push(post(`http://127.0.0.1:${port}/api/ingest?source=latency&format=access`, lines.join('\n'), `lat-${t}`, 'text/plain'));
+  }
+  await Promise.all(inflight);
+  const expected = Math.ceil((ticks * perTick) / 50);
+  await waitFor('every latency alert', () => latencies.length >= expected, 300_000, 100).catch(() => undefined);
+  sub.unsubscribe();
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const p50 = percentile(sorted, 50);
+  const p99 = percentile(sorted, 99);
+  process.stdout.write(`  ${latencies.length} of ${expected} alerts seen: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(0)} ms\n`);
+
+  // 3. raw limits of the same machine, same data
   for (const p of procs) await p.kill('SIGTERM');
+  const rawJs = await rawJetStream(natsUrl, bodies);
+  const rawPg = await rawCopy(db);
+  const limit = Math.min(rawJs, rawPg);
+  process.stdout.write(`raw limits: JetStream publish+consume ${fmt(rawJs)} events/s (messages of ${RECORDS_PER_MESSAGE}), Postgres COPY ${fmt(rawPg)} rows/s (1,000 per COPY)\n`);
+
+  const result = {
+    at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    input: { events: total, perRequest: PER_REQUEST, concurrency: CONCURRENCY, rules: ruleSet.rules, indicators: 100_000 },
+    endToEnd: { eventsPerSecond: Math.round(endToEnd), seconds: +seconds.toFixed(2), acceptedPerSecond: Math.round(total / (postedMs / 1000)), retriedRequests: retries, processes },
+    latency: { rate: LATENCY_RATE, seconds: LATENCY_SECONDS, alerts: latencies.length, expected, p50Ms: Math.round(p50), p99Ms: Math.round(p99) },
+    rawLimits: { jetstreamEventsPerSecond: Math.round(rawJs), postgresCopyRowsPerSecond: Math.round(rawPg), limit: Math.round(limit) },
+    ratioToLimit: +(endToEnd / limit).toFixed(3),
+  };
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'pipeline.json'), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`results: ${join(OUT, 'pipeline.json')}\n`);
+
+  nc.close();
+  await db.end();
   await nats?.close();
   await database.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+  process.stdout.write(`end-to-end: ${fmt(endToEnd)} events/s, ${(result.ratioToLimit * 100).toFixed(1)}% of raw limit, p99 ${p99.toFixed(0)} ms\n`);
 }
 
 await main();
