@@ -32,6 +32,8 @@ const schema = z.object({
   RULES_DIR: z.string().default('./rules'),
   /** This detect instance evaluates shard i of N of the rules ("i/N"). */
   DETECT_SHARD: z.string().default('0/1'),
+  /** How many detect shards run: every service needs the same value, as it decides the durables on ENRICHED. */
+  DETECT_SHARDS: positiveInt.max(64).default(1),
   /** How often correlation state is checkpointed to the DETECT_STATE KV bucket. */
   DETECT_CHECKPOINT_MS: positiveInt.default(5000),
   /** Batches a stage processes at once; more are left in the stream (backpressure). */

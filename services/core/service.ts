@@ -26,7 +26,10 @@ export interface RunningService {
 export type ServiceStarter = (ctx: ServiceContext) => Promise<RunningService>;
 
 export function topologyLimits(config: Config) {
-  return { maxBytes: config.STREAM_MAX_BYTES, maxAgeS: config.STREAM_MAX_AGE_S, replicas: config.STREAM_REPLICAS, ackWaitMs: config.STAGE_ACK_WAIT_MS };
+  return {
+    maxBytes: config.STREAM_MAX_BYTES, maxAgeS: config.STREAM_MAX_AGE_S, replicas: config.STREAM_REPLICAS, ackWaitMs: config.STAGE_ACK_WAIT_MS,
+    detectShards: config.DETECT_SHARDS,
+  };
 }
 
 /** Starts one runner per stage; stop() stops them all and waits for their batches in flight. */
@@ -91,7 +94,14 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
   const db = lazyDb(config);
   if (opts.needsDb) await migrateToLatest(db.get(), log);
   const metrics = config.METRICS_PORT ? serveMetrics(config.METRICS_PORT, config.HTTP_HOST) : undefined;
-  const service = await start({ config, nc, log, db: db.get });
+  let service: RunningService;
+  try {
+    service = await start({ config, nc, log, db: db.get });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${name}: ${err.message}\n`);
+    process.exit(2);
+  }
   log.info('started');
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -60,6 +60,8 @@ export interface TopologyLimits {
   replicas: number;
   /** How long a stage may hold a message before JetStream redelivers it (after a crash, say). */
   ackWaitMs: number;
+  /** Detect instances (shards), each with its own durable on ENRICHED; 1 when unset. */
+  detectShards?: number;
 }
 
 /**
@@ -105,20 +107,33 @@ export interface ConsumerSpec {
   maxAckPending: number;
 }
 
+/** The durable consumer of detect shard i of N: `detect` when there is one shard. */
+export function detectDurable(index: number, count: number): string {
+  return count === 1 ? 'detect' : `detect-${index}-of-${count}`;
+}
+
+const DETECT_DURABLE = /^detect(?:-(\d+)-of-(\d+))?$/;
+
 /**
- * Every durable consumer of the pipeline. A consumer listed here holds messages for its service even
- * before the service first starts, so add one only with the service that reads it.
+ * Every durable consumer of the pipeline, for `detectShards` detect instances (each reads every batch and
+ * evaluates its share of the rules, so each has its own durable). A consumer listed here holds messages for
+ * its service even before the service first starts, so add one only with the service that reads it.
  */
-export const CONSUMERS: ConsumerSpec[] = [
-  { stream: 'INGEST', durable: 'normalize', maxAckPending: 1000 },
-  { stream: 'TELEMETRY', durable: 'normalize', maxAckPending: 1000 },
-  { stream: 'NORMALIZED', durable: 'enrich', maxAckPending: 1000 },
-  { stream: 'ENRICHED', durable: 'store', maxAckPending: 1000 },
-  { stream: 'ENRICHED', durable: 'detect', maxAckPending: 1000 },
-  { stream: 'ALERTS', durable: 'store', maxAckPending: 1000 },
-  { stream: 'DLQ', durable: 'store', maxAckPending: 1000 },
-  { stream: 'COMMAND_RESULTS', durable: 'command', maxAckPending: 100 },
-];
+export function consumers(detectShards = 1): ConsumerSpec[] {
+  return [
+    { stream: 'INGEST', durable: 'normalize', maxAckPending: 1000 },
+    { stream: 'TELEMETRY', durable: 'normalize', maxAckPending: 1000 },
+    { stream: 'NORMALIZED', durable: 'enrich', maxAckPending: 1000 },
+    { stream: 'ENRICHED', durable: 'store', maxAckPending: 1000 },
+    ...Array.from({ length: detectShards }, (_, i) => ({ stream: 'ENRICHED' as const, durable: detectDurable(i, detectShards), maxAckPending: 1000 })),
+    { stream: 'ALERTS', durable: 'store', maxAckPending: 1000 },
+    { stream: 'DLQ', durable: 'store', maxAckPending: 1000 },
+    { stream: 'COMMAND_RESULTS', durable: 'command', maxAckPending: 100 },
+  ];
+}
+
+/** The durable consumers with one detect instance. */
+export const CONSUMERS: ConsumerSpec[] = consumers(1);
 
 function consumerConfig(c: ConsumerSpec, ackWaitMs: number): Partial<ConsumerConfig> {
   return {
@@ -153,7 +168,17 @@ export async function ensureTopology(jsm: JetStreamManager, limits: TopologyLimi
       );
     }
   }
-  for (const c of CONSUMERS) await ensureConsumer(jsm, c, limits.ackWaitMs);
+  const wanted = consumers(limits.detectShards ?? 1);
+  for (const c of wanted) await ensureConsumer(jsm, c, limits.ackWaitMs);
+  // A detect durable of another shard count would hold every enriched batch for a reader that never
+  // comes, and fill the stream: the shard count changed, so it goes.
+  for await (const c of jsm.consumers.list('ENRICHED')) {
+    const name = c.config.durable_name ?? c.name;
+    if (DETECT_DURABLE.test(name) && !wanted.some((w) => w.stream === 'ENRICHED' && w.durable === name)) {
+      await jsm.consumers.delete('ENRICHED', name).catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+      log?.warn({ durable: name, detectShards: limits.detectShards ?? 1 }, 'removed the durable of a detect shard layout no longer in use');
+    }
+  }
 }
 
 export async function ensureConsumer(jsm: JetStreamManager, c: ConsumerSpec, ackWaitMs: number): Promise<void> {
@@ -170,7 +195,8 @@ export async function ensureConsumer(jsm: JetStreamManager, c: ConsumerSpec, ack
 }
 
 export function consumerSpec(stream: StreamName, durable: string): ConsumerSpec {
-  const c = CONSUMERS.find((x) => x.stream === stream && x.durable === durable);
+  const shards = Number(DETECT_DURABLE.exec(durable)?.[2] ?? 1);
+  const c = consumers(shards).find((x) => x.stream === stream && x.durable === durable);
   if (!c) throw new Error(`no durable consumer ${durable} is declared on ${stream}`);
   return c;
 }

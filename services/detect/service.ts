@@ -7,7 +7,7 @@ import { registry } from '../core/metrics.js';
 import { Alert, EventBatch } from '../core/proto.js';
 import { decoder, type Output, type Stage } from '../core/runner.js';
 import { startStages, type RunningService, type ServiceContext } from '../core/service.js';
-import { KV_BUCKETS, SEVERITIES, subjects, type Severity } from '../core/topology.js';
+import { KV_BUCKETS, SEVERITIES, detectDurable, subjects, type Severity } from '../core/topology.js';
 import { Detector, type DetectorSnapshot } from './detector.js';
 import { RuleDirectory } from './rules-dir.js';
 import { formatProblem } from './sigma/types.js';
@@ -37,6 +37,9 @@ export function alertOutputs(alerts: Alert[]): Output[] {
 export async function startDetect(ctx: ServiceContext): Promise<RunningService> {
   const { config, log } = ctx;
   const shard = parseShard(config.DETECT_SHARD);
+  if (shard.count !== config.DETECT_SHARDS) {
+    throw new ConfigError(`DETECT_SHARD=${config.DETECT_SHARD} but DETECT_SHARDS=${config.DETECT_SHARDS}: set DETECT_SHARDS=${shard.count} for every service, since it decides the durable consumer of each shard`);
+  }
   const dir = new RuleDirectory(config.RULES_DIR.split(',').map((d) => d.trim()).filter(Boolean));
   const build = (prev?: Detector): Detector => {
     const v = dir.load();
@@ -67,7 +70,8 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
   const checkpoint = () => kv.put(key, JSON.stringify(detector.snapshot())).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'checkpoint failed'));
 
   const stage: Stage<ReturnType<typeof EventBatch.decode>> = {
-    name: 'detect', stream: 'ENRICHED',
+    // Each shard reads every batch through its own durable and evaluates its share of the rules.
+    name: detectDurable(shard.index, shard.count), stream: 'ENRICHED',
     decode: decoder((b) => EventBatch.decode(b), 'EventBatch'),
     size: (b) => b.events.length,
     handle: (batch) => alertOutputs(detector.evaluate(batch.events)),

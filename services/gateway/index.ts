@@ -9,7 +9,7 @@ import type { Db } from '../core/db/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { AgentStatus, Alert, EventBatch } from '../core/proto.js';
-import { CONSUMERS, lastToken, subjects } from '../core/topology.js';
+import { consumers, lastToken, subjects } from '../core/topology.js';
 import { gatewayMetrics } from './metrics.js';
 import { DEFAULT_LIMITS, Hub, type GatewayLimits } from './hub.js';
 
@@ -42,10 +42,10 @@ function requestToken(req: FastifyRequest): string | undefined {
 }
 
 /** Reads pending + ack-pending of every durable consumer of the pipeline, by "STREAM/consumer". */
-async function readLag(nc: NatsConnection): Promise<Record<string, number>> {
+async function readLag(nc: NatsConnection, detectShards: number): Promise<Record<string, number>> {
   const jsm = await jetstreamManager(nc);
   const lag: Record<string, number> = {};
-  await Promise.all(CONSUMERS.map(async (c) => {
+  await Promise.all(consumers(detectShards).map(async (c) => {
     const info = await jsm.consumers.info(c.stream, c.durable).catch(() => null);
     if (info) lag[`${c.stream}/${c.durable}`] = info.num_pending + info.num_ack_pending;
   }));
@@ -91,7 +91,7 @@ export function gatewayPlugin(deps: GatewayDeps): FastifyPluginAsync {
     const refreshLag = () => {
       if (readingLag || deps.nc.isClosed() || hub.size === 0) return;
       readingLag = true;
-      readLag(deps.nc).then((lag) => hub.setLag(lag), (err: unknown) => log.debug({ err: errorMessage(err) }, 'cannot read consumer lag'))
+      readLag(deps.nc, deps.config.DETECT_SHARDS).then((lag) => hub.setLag(lag), (err: unknown) => log.debug({ err: errorMessage(err) }, 'cannot read consumer lag'))
         .finally(() => { readingLag = false; });
     };
     const timers = [
