@@ -18,4 +18,8 @@ if (perTick > 0) {
     next += perTick;
   }, tickMs);
 }
-process.on('SIGTERM', () => { void agent.stop().then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  // Tests compare what arrived with what was made.
+  process.stderr.write(`synthetic-agent emitted ${next}\n`);
+  void agent.stop().then(() => process.exit(0));
+});
