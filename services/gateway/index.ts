@@ -66,7 +66,8 @@ export function gatewayPlugin(deps: GatewayDeps): FastifyPluginAsync {
     const subs: Subscription[] = [
       deps.nc.subscribe(subjects.all.enriched, {
         callback: (err, msg) => {
-          if (err) return;
+          // Decoding every batch costs the pipeline's process CPU: only while someone watches.
+          if (err || hub.size === 0) return;
           try {
             const batch = EventBatch.decode(msg.data);
             hub.onEvents(batch.source_id || lastToken(msg.subject), batch.events);
