@@ -7,7 +7,8 @@ import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nat
 import { errorMessage } from '../services/core/errors.js';
 import type { Logger } from '../services/core/log.js';
 import { CommandResult, Heartbeat, type Event, type minisoc } from '../services/core/proto.js';
-import { subjects } from '../services/core/topology.js';
+import { agentInboxPrefix, subjects } from '../services/core/topology.js';
+import { natsTlsOptions } from '../services/security/tls.js';
 import { Collectors } from './collect/index.js';
 import { listSockets } from './collect/sockets.js';
 import { CommandFailed, prepare, type CommandContext, type IntervalName } from './commands.js';
@@ -208,6 +209,9 @@ export class Agent {
           servers: this.config.natsUrls, name: `soc-agent ${this.config.id}`,
           // Read at every (re)connect, so a rotated file is picked up.
           authenticator: credsFile ? credsAuthenticator(() => readFileSync(credsFile)) : undefined,
+          // An enrolled agent may read replies only under its own inbox prefix.
+          inboxPrefix: agentInboxPrefix(this.config.id),
+          tls: natsTlsOptions({ caFile: this.config.natsCaFile, certFile: this.config.natsCertFile, keyFile: this.config.natsKeyFile }),
           maxReconnectAttempts: -1, reconnectTimeWait: 1000, pingInterval: 10_000, maxPingOut: 3, timeout: 5000,
         });
         if (this.stopped) { await nc.close(); return; }

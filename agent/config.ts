@@ -28,8 +28,18 @@ const schema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').default(() => sanitizeId(hostname())),
   /** NATS server URL(s); a list or comma separated. */
   natsUrls: urls.default(['nats://127.0.0.1:4222']),
-  /** NATS .creds file (user JWT and nkey seed). */
+  /** NATS .creds file (user JWT and nkey seed); default: dataDir/agent.creds once `soc-agent enroll` wrote it. */
   credsFile: z.string().min(1).optional(),
+  /** CA (PEM) of the NATS server's certificate: the agent connects with TLS. */
+  natsCaFile: z.string().min(1).optional(),
+  /** Client certificate and key (PEM) for a NATS server that verifies clients (mTLS). */
+  natsCertFile: z.string().min(1).optional(),
+  natsKeyFile: z.string().min(1).optional(),
+  /** MiniSOC's HTTP(S) base URL and a one-time token: `run` enrolls first when it has no credentials yet. */
+  enrollServer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s):// URL').optional(),
+  enrollToken: z.string().min(1).optional(),
+  /** CA (PEM) of the HTTPS server enrolled with, when it is not in the system's trust store. */
+  enrollCaFile: z.string().min(1).optional(),
   /** Spool, batch sequence and lock file. */
   dataDir: z.string().min(1).default(defaultDataDir),
   /** Processes and connections are listed this often. */

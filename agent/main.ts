@@ -11,6 +11,7 @@ import { loadAgentConfig, type AgentConfig, type ConfigKey } from './config.js';
 import { diff } from './differ.js';
 import { rfc3339, type Stamp } from './events.js';
 import { DataDirLockedError } from './lock.js';
+import { defaultCredsFile, enroll, EnrollFailed, hasCredentials } from './enroll.js';
 import type { Snapshot } from './snapshot.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -26,9 +27,29 @@ function config(o: CommonOptions): AgentConfig {
   return loadAgentConfig({ file: o.config, overrides });
 }
 
-async function run(o: CommonOptions): Promise<void> {
+/** The enrolled credentials (dataDir/agent.creds) when no credsFile is set; enrolls first when a token is configured. */
+async function credentials(cfg: AgentConfig, log: Logger): Promise<AgentConfig> {
+  const creds = cfg.credsFile ?? defaultCredsFile(cfg.dataDir);
+  if (!hasCredentials(creds) && cfg.enrollServer && cfg.enrollToken) {
+    const e = await enroll({ server: cfg.enrollServer, token: cfg.enrollToken, agentId: cfg.id, credsFile: creds, caFile: cfg.enrollCaFile });
+    log.info({ credsFile: e.credsFile, natsUrls: e.natsUrls }, 'enrolled');
+  }
+  return hasCredentials(creds) ? { ...cfg, credsFile: creds } : cfg;
+}
+
+async function enrollCommand(o: CommonOptions & { server?: string; token?: string; caFile?: string }): Promise<void> {
   const cfg = config(o);
-  const log = agentLogger(cfg.logLevel);
+  const server = o.server ?? cfg.enrollServer;
+  const token = o.token ?? cfg.enrollToken;
+  if (!server || !token) throw new ConfigError('enroll needs --server (or enrollServer) and --token (or enrollToken)');
+  const creds = cfg.credsFile ?? defaultCredsFile(cfg.dataDir);
+  const e = await enroll({ server, token, agentId: cfg.id, credsFile: creds, caFile: o.caFile ?? cfg.enrollCaFile });
+  process.stdout.write(`enrolled as ${cfg.id}; credentials in ${e.credsFile} (mode 0600)${e.natsUrls.length ? `; NATS: ${e.natsUrls.join(',')}` : ''}\n`);
+}
+
+async function run(o: CommonOptions): Promise<void> {
+  const log = agentLogger(config(o).logLevel);
+  const cfg = await credentials(config(o), log);
   const agent = new Agent({ config: cfg, log });
   await agent.start();
   let stopping = false;
@@ -103,6 +124,11 @@ function program(): Command {
     .option('--data-dir <dir>', 'where the spool and the batch sequence live')
     .addOption(new Option('--log-level <level>').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
   common(p.command('run').description('run the agent: collect, send telemetry and heartbeats, answer commands')).action(run);
+  common(p.command('enroll').description('enroll with MiniSOC: a new key pair, a one-time token (soc agents enroll), a .creds file'))
+    .option('--server <url>', 'MiniSOC HTTP(S) base URL (or enrollServer)')
+    .option('--token <token>', 'one-time enrollment token (or enrollToken)')
+    .option('--ca-file <file>', 'CA of the HTTPS server when it is not in the system trust store (or enrollCaFile)')
+    .action(enrollCommand);
   common(p.command('collect').description('collect without a backend: one snapshot (--once), or the events as ECS NDJSON until stopped'))
     .option('--once', 'print one collection (processes, listening ports, connections, resources, host) and exit')
     .option('--json', 'with --once: JSON instead of a summary')
@@ -112,7 +138,7 @@ function program(): Command {
 
 function main(): void {
   program().parseAsync().catch((err: unknown) => {
-    if (err instanceof ConfigError || err instanceof DataDirLockedError) {
+    if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof EnrollFailed) {
       process.stderr.write(`soc-agent: ${err.message}\n`);
       process.exit(2);
     }

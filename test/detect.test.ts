@@ -22,7 +22,7 @@ beforeAll(async () => {
   copyFileSync(join(ROOT, 'services/detect/testdata/rules/ssh_bruteforce.yml'), join(rulesDir, 'ssh_bruteforce.yml'));
   const port = await freePort();
   soc = runNode('tools/cli/soc.js', ['up'], {
-    NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), RULES_DIR: rulesDir,
+    NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), RULES_DIR: rulesDir, INGEST_ALLOW_ANONYMOUS: 'true',
   });
   ingest = `http://127.0.0.1:${port}/api/ingest`;
   await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000);

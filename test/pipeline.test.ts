@@ -14,7 +14,7 @@ let db: pg.Client;
 
 beforeAll(async () => {
   dataDir = tempDir('minisoc-up-');
-  env = { DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, STAGE_MAX_BACKOFF_MS: '2000' };
+  env = { DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, STAGE_MAX_BACKOFF_MS: '2000', INGEST_ALLOW_ANONYMOUS: 'true' };
   soc = runNode('tools/cli/soc.js', ['up'], env);
   const runtime = await waitFor('soc up to write runtime.json', () => {
     if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);

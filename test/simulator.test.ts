@@ -28,7 +28,7 @@ beforeAll(async () => {
   dataDir = tempDir('minisoc-sim-');
   soc = runNode('tools/cli/soc.js', ['up'], {
     DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: nats.url, DATABASE_URL: database.url,
-    STAGE_MAX_BACKOFF_MS: '2000', INTEL_FEEDS_FILE: writeDemoIntelFeeds(dataDir),
+    STAGE_MAX_BACKOFF_MS: '2000', INTEL_FEEDS_FILE: writeDemoIntelFeeds(dataDir), INGEST_ALLOW_ANONYMOUS: 'true',
   });
   const runtime = await waitFor('soc up to write runtime.json', () => {
     if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);

@@ -10,6 +10,23 @@ const schema = z.object({
   NATS_URL: z.string().optional(),
   /** Path to a NATS .creds file for the backend's own connection. */
   NATS_CREDS: z.string().optional(),
+  /** CA bundle (PEM) that signed the NATS server's certificate: the backend connects with TLS when set. */
+  NATS_TLS_CA: z.string().optional(),
+  /** Client certificate and key (PEM) for NATS servers that verify clients (mTLS). */
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
+  /** Operator, account and signing keys made by `soc init` (default: DATA_DIR/nats-auth); agent enrollment needs them. */
+  NATS_AUTH_DIR: z.string().optional(),
+  /** NATS URL(s) enrolled agents are told to use, comma separated (default: NATS_URL). */
+  AGENT_NATS_URLS: z.string().optional(),
+  /** Enrollment requests (POST /api/enroll) one address may make per minute. */
+  ENROLL_RATE_LIMIT_PER_MIN: positiveInt.default(30),
+  /** HTTPS for the API: certificate and key (PEM); with TLS_CA_FILE, client certificates signed by that CA are requested. */
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
+  TLS_CA_FILE: z.string().optional(),
+  /** Browser origins allowed to call the API (CORS), comma separated; unset: none. `*` is refused. */
+  CORS_ORIGINS: z.string().optional().refine((v) => !v?.split(',').some((o) => o.trim() === '*'), 'list the allowed origins; * is not accepted'),
   /** PostgreSQL connection string. `soc up` starts an embedded Postgres when unset. */
   DATABASE_URL: z.string().url().optional(),
   /** Where `soc up` keeps JetStream, the embedded Postgres and runtime state. */
@@ -22,6 +39,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest accepted POST /api/ingest body. */
   INGEST_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
+  /** Accept POST /api/ingest without a source token (development only): requests are then filed under ?source= as given. */
+  INGEST_ALLOW_ANONYMOUS: z.stringbool().default(false),
+  /** Requests one ingest token may make per minute (anonymous requests are not limited). */
+  INGEST_RATE_LIMIT_PER_MIN: positiveInt.default(1200),
   /** Records per RawBatch message published by ingest. */
   INGEST_BATCH_RECORDS: positiveInt.max(10_000).default(500),
   /** Syslog listener ports (0 = off); messages are filed under SYSLOG_SOURCE. */

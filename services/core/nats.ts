@@ -1,6 +1,6 @@
 // The NATS connection every service opens, with unlimited reconnects and optional credentials.
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type NatsConnection, type TlsOptions } from '@nats-io/transport-node';
 import { ConfigError } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -8,6 +8,8 @@ export interface NatsOptions {
   url: string;
   name: string;
   credsFile?: string;
+  /** TLS to the server (CA, client certificate): see services/security/tls.ts natsTlsOptions. */
+  tls?: TlsOptions;
   log?: Logger;
   /**
    * Keep trying when no server answers at start (a service started before NATS, or while it restarts)
@@ -30,6 +32,7 @@ export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
     servers: o.url.split(',').map((s) => s.trim()).filter(Boolean),
     name: o.name,
     authenticator,
+    tls: o.tls,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: o.waitForServer ?? false,

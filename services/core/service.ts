@@ -10,6 +10,7 @@ import { registry } from './metrics.js';
 import { connectNats } from './nats.js';
 import { StageRunner, type Stage } from './runner.js';
 import { ensureTopology } from './topology.js';
+import { natsTlsOptions } from '../security/tls.js';
 
 export interface ServiceContext {
   config: Config;
@@ -89,7 +90,10 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
     process.stderr.write(`${name}: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const nc = await connectNats({ url: config.NATS_URL!, name, credsFile: config.NATS_CREDS, log, waitForServer: true });
+  const nc = await connectNats({
+    url: config.NATS_URL!, name, credsFile: config.NATS_CREDS, log, waitForServer: true,
+    tls: natsTlsOptions({ caFile: config.NATS_TLS_CA, certFile: config.NATS_TLS_CERT, keyFile: config.NATS_TLS_KEY }),
+  });
   await ensureTopology(await jetstreamManager(nc), topologyLimits(config), log);
   const db = lazyDb(config);
   if (opts.needsDb) await migrateToLatest(db.get(), log);

@@ -38,6 +38,11 @@ export const subjects = {
   },
 } as const;
 
+/** The inbox prefix of an agent's connection (ConnectionOptions.inboxPrefix): its credential may read only these replies. */
+export function agentInboxPrefix(agentId: string): string {
+  return `_INBOX_${checkToken('agent id', agentId)}`;
+}
+
 /** The last token of a subject: the agent or source id. */
 export function lastToken(subject: string): string {
   return subject.slice(subject.lastIndexOf('.') + 1);

@@ -19,7 +19,7 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
   jsm = await jetstreamManager(nc, { timeout: 2000 });
   await ensureTopology(jsm, { maxBytes: 64 * 1024 * 1024, maxAgeS: 3600, replicas: 1, ackWaitMs: 30_000 });
-  const config = loadConfig({}, { INGEST_MAX_BODY_BYTES: '4096', INGEST_BATCH_RECORDS: '10' });
+  const config = loadConfig({}, { INGEST_MAX_BODY_BYTES: '4096', INGEST_BATCH_RECORDS: '10', INGEST_ALLOW_ANONYMOUS: 'true' });
   app = await buildApp({ nc, config, log: createLogger('test', 'silent') });
 });
 

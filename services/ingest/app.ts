@@ -1,6 +1,8 @@
 // The HTTP API built as a function of its dependencies: POST /api/ingest, /metrics, /healthz.
-import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import { createHash, randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../core/config.js';
@@ -10,6 +12,8 @@ import { ingestMetrics, registry } from '../core/metrics.js';
 import { RawBatch } from '../core/proto.js';
 import { subjects } from '../core/topology.js';
 import { BODY_FORMATS, bodyKind, chunk, declaredFormat, splitRecords, type BodyFormat } from './core.js';
+import type { IngestSource } from '../security/sources.js';
+import { httpsOptions } from '../security/tls.js';
 
 export interface AppDeps {
   nc: NatsConnection;
@@ -17,6 +21,8 @@ export interface AppDeps {
   log: Logger;
   /** The other areas served on the same port (API, command routes, gateway, dashboard), registered after ingest. */
   plugins?: FastifyPluginAsync[];
+  /** The ingest source a token belongs to (services/security/sources.ts); without it only anonymous ingest can work. */
+  sourceForToken?: (token: string) => Promise<IngestSource | null>;
 }
 
 const errorSchema = {
@@ -29,7 +35,7 @@ const ingestSchema = {
   querystring: {
     type: 'object',
     properties: {
-      source: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'http' },
+      source: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
       format: { type: 'string', enum: [...BODY_FORMATS] },
     },
     additionalProperties: false,
@@ -44,7 +50,7 @@ const ingestSchema = {
       properties: { accepted: { type: 'integer' }, batches: { type: 'integer' }, requestId: { type: 'string' } },
       required: ['accepted', 'batches', 'requestId'],
     },
-    400: errorSchema, 413: errorSchema, 415: errorSchema, 503: errorSchema,
+    400: errorSchema, 401: errorSchema, 403: errorSchema, 413: errorSchema, 415: errorSchema, 429: errorSchema, 503: errorSchema,
   },
 } as const;
 
@@ -60,17 +66,60 @@ function formatOf(query: BodyFormat | undefined, contentType: string): BodyForma
   return 'auto';
 }
 
+function bearerToken(req: FastifyRequest): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The ingest source whose token the request carries (null: anonymous, when allowed). */
+    ingestSource: IngestSource | null;
+  }
+}
+
 function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
+  const anonymous = deps.config.INGEST_ALLOW_ANONYMOUS;
   return async (app) => {
+    // Per token (by its hash), checked before the body is read; anonymous requests are only possible in development.
+    await app.register(rateLimit, {
+      global: false, max: deps.config.INGEST_RATE_LIMIT_PER_MIN, timeWindow: 60_000,
+      keyGenerator: (req) => createHash('sha256').update(bearerToken(req) ?? `ip:${req.ip}`).digest('hex'),
+      allowList: (req) => anonymous && !bearerToken(req),
+    });
+    app.decorateRequest('ingestSource', null);
+    const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+      const token = bearerToken(req);
+      if (!token) {
+        if (anonymous) return;
+        ingestMetrics.rejected.inc({ reason: 'unauthorized' });
+        return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'send the source\'s token as "Authorization: Bearer <token>" (create one with soc sources add NAME --format F)' });
+      }
+      const source = deps.sourceForToken ? await deps.sourceForToken(token) : null;
+      if (!source) {
+        ingestMetrics.rejected.inc({ reason: 'unauthorized' });
+        return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'unknown or revoked ingest token' });
+      }
+      req.ingestSource = source;
+    };
+
     // The body is split and checked by splitRecords, so it arrives as the string that was sent.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(['application/json', ...NDJSON_TYPES, ...XML_TYPES, 'text/plain'], { parseAs: 'string', bodyLimit: deps.config.INGEST_MAX_BODY_BYTES },
       (_req, body, done) => done(null, body));
 
     app.post<{ Querystring: { source: string; format?: BodyFormat }; Headers: { 'idempotency-key'?: string }; Body: string }>(
-      '/api/ingest', { schema: ingestSchema, bodyLimit: deps.config.INGEST_MAX_BODY_BYTES }, async (req, reply) => {
+      '/api/ingest', { schema: ingestSchema, bodyLimit: deps.config.INGEST_MAX_BODY_BYTES, onRequest: authenticate, config: { rateLimit: {} } }, async (req, reply) => {
+        const bound = req.ingestSource;
+        // A token posts only as its own source, in its declared format.
+        if (bound && ((req.query.source && req.query.source !== bound.name) || (req.query.format && req.query.format !== bound.format))) {
+          ingestMetrics.rejected.inc({ reason: 'forbidden' });
+          return reply.code(403).send({
+            statusCode: 403, error: 'Forbidden',
+            message: `this token is for source ${bound.name} with format ${bound.format} (asked: source ${req.query.source ?? bound.name}, format ${req.query.format ?? bound.format})`,
+          });
+        }
         const contentType = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        const format = formatOf(req.query.format, contentType);
+        const format = bound ? bound.format : formatOf(req.query.format, contentType);
         const body = typeof req.body === 'string' ? req.body : '';
         const kind = bodyKind(format, body);
         let records: string[];
@@ -80,7 +129,7 @@ function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
           ingestMetrics.rejected.inc({ reason: 'malformed' });
           return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: errorMessage(err) });
         }
-        const source = req.query.source;
+        const source = bound?.name ?? req.query.source ?? 'http';
         const requestId = req.headers['idempotency-key'] ?? randomUUID();
         const maxBytes = Math.min(deps.nc.info?.max_payload ?? 1024 * 1024, 8 * 1024 * 1024) * 0.9;
         const batches = chunk(records, deps.config.INGEST_BATCH_RECORDS, maxBytes);
@@ -110,16 +159,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Requests are counted in /metrics; the log keeps warnings and errors unless debugging.
     loggerInstance: deps.log.child({ component: 'http' }, { level: deps.log.isLevelEnabled('debug') ? deps.log.level : 'warn' }) as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.INGEST_MAX_BODY_BYTES,
+    ...httpsOptions(deps.config),
   });
   app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
-    const names: Record<number, string> = { 400: 'Bad Request', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' };
+    const names: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' };
     void reply.code(status).send({
       statusCode: status, error: names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'),
       message: status >= 500 ? 'internal error' : err.message,
     });
   });
+  // Browsers may call the API only from the listed origins; no origin list, no CORS headers at all.
+  const origins = deps.config.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean) ?? [];
+  if (origins.length) await app.register(cors, { origin: origins, credentials: true });
   const js = jetstream(deps.nc);
   await app.register(ingestRoutes(js, deps));
   for (const plugin of deps.plugins ?? []) await app.register(plugin);

@@ -21,7 +21,7 @@ let http: string;
 let browser: Browser;
 let page: Page;
 let password: string;
-let runtime: { httpUrl: string; natsUrl: string; databaseUrl: string };
+let runtime: { httpUrl: string; natsUrl: string; databaseUrl: string; natsCreds: string };
 const measured: Record<string, unknown> = {};
 
 beforeAll(async () => {
@@ -30,7 +30,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   dataDir = tempDir('minisoc-browser-');
   agentDir = tempDir('minisoc-browser-agent-');
-  const env = { DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, STAGE_MAX_BACKOFF_MS: '2000' };
+  const env = { DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, STAGE_MAX_BACKOFF_MS: '2000', INGEST_ALLOW_ANONYMOUS: 'true' };
   soc = runNode('tools/cli/soc.js', ['up'], env);
   runtime = await waitFor('soc up to write runtime.json', () => {
     if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);
@@ -43,7 +43,7 @@ beforeAll(async () => {
     return existsSync(file) && readFileSync(file, 'utf8').trim();
   }, 30_000);
   agent = runNode('agent/main.js', ['run'], {
-    SOC_AGENT_ID: AGENT, SOC_AGENT_NATS_URLS: runtime.natsUrl, SOC_AGENT_DATA_DIR: agentDir, SOC_AGENT_HEARTBEAT_INTERVAL_S: '2', SOC_AGENT_LOG_LEVEL: 'warn',
+    SOC_AGENT_ID: AGENT, SOC_AGENT_NATS_URLS: runtime.natsUrl, SOC_AGENT_CREDS_FILE: runtime.natsCreds, SOC_AGENT_DATA_DIR: agentDir, SOC_AGENT_HEARTBEAT_INTERVAL_S: '2', SOC_AGENT_LOG_LEVEL: 'warn',
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -1,31 +1,17 @@
 // `soc stats` and `soc tail`: pipeline health and the live event and alert streams, from NATS and the database.
-import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { stats as readStats } from '../../services/api/queries/stats.js';
-import { loadConfig } from '../../services/core/config.js';
 import { toEcs } from '../../services/core/ecs.js';
-import { ConfigError, errorMessage } from '../../services/core/errors.js';
+import { errorMessage } from '../../services/core/errors.js';
 import { connectNats } from '../../services/core/nats.js';
 import { Alert, EventBatch } from '../../services/core/proto.js';
 import { subjects } from '../../services/core/topology.js';
 import { withDb } from './incidents.js';
-import { runtimeFile, type Runtime } from './runtime.js';
+import { natsTarget } from './runtime.js';
 import { createLogger } from '../../services/core/log.js';
 
-/** NATS_URL from the environment, else from the runtime file of a running `soc up`. */
-function natsUrl(): string {
-  const config = loadConfig();
-  if (config.NATS_URL) return config.NATS_URL;
-  try {
-    return (JSON.parse(readFileSync(runtimeFile(config.DATA_DIR), 'utf8')) as Runtime).natsUrl;
-  } catch {
-    throw new ConfigError(`no NATS: set NATS_URL, or start MiniSOC with \`soc up\` (no ${runtimeFile(config.DATA_DIR)} found)`);
-  }
-}
-
 async function withNats<T>(work: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const nc = await connectNats({ url: natsUrl(), name: 'soc-cli', credsFile: config.NATS_CREDS, log: createLogger('soc', 'error') });
+  const nc = await connectNats({ ...natsTarget(), name: 'soc-cli', log: createLogger('soc', 'error') });
   try {
     return await work(nc);
   } finally {

@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../services/core/errors.js';
 import { registerAgentCommands } from './agents.js';
+import { registerEnrollCommands } from './agents-enroll.js';
+import { registerSourceCommands } from './sources.js';
 import { registerAnalystCommands } from './analyst.js';
 import { events } from './events.js';
 import { lookup } from './lookup.js';
@@ -59,6 +61,8 @@ rules.command('eval')
   .action(rulesEval);
 
 registerAgentCommands(program);
+registerEnrollCommands(program);
+registerSourceCommands(program);
 registerAnalystCommands(program);
 
 program.command('simulate')

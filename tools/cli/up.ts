@@ -18,10 +18,13 @@ import { startStore } from '../../services/store/index.js';
 import { startHeartbeat } from '../../services/heartbeat/index.js';
 import { startCommand } from '../../services/command/index.js';
 import { startNatsServer, type LocalNats } from '../local/nats-server.js';
+import { authDir, ensureNatsAuth } from '../local/nats-auth.js';
+import { localTls } from '../local/tls.js';
+import { natsTlsOptions } from '../../services/security/tls.js';
 import { startEmbeddedPostgres, type LocalPostgres } from '../local/postgres.js';
 import { removeRuntime, writeRuntime } from './runtime.js';
 import { ensureFirstAdmin } from '../../services/api/auth.js';
-import { startDemo, writeDemoIntelFeeds } from '../simulator/demo.js';
+import { demoSourceTokens, startDemo, writeDemoIntelFeeds } from '../simulator/demo.js';
 
 /** Services in start order; they stop in reverse, so ingest stops taking input first... */
 const SERVICES: Record<string, ServiceStarter> = {
@@ -59,10 +62,18 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
 
   let nats: LocalNats | undefined;
   let natsUrl = config.NATS_URL;
+  const secured: Partial<Config> = {};
   if (!natsUrl) {
+    // Secure by default: our own nats-server runs with JWT auth (keys made on first start) and, after
+    // `soc init --tls`, with TLS and HTTPS from the local CA.
+    const tls = localTls(dataDir);
+    const { auth, created } = await ensureNatsAuth(authDir(config), { tls: tls ? { certFile: tls.serverCert, keyFile: tls.serverKey, caFile: tls.ca } : undefined });
+    if (created) log.info({ dir: auth.dir }, 'NATS operator, accounts and backend credentials created');
+    secured.NATS_CREDS = config.NATS_CREDS ?? auth.backendCreds;
+    if (tls) Object.assign(secured, { NATS_TLS_CA: config.NATS_TLS_CA ?? tls.ca, TLS_CERT_FILE: config.TLS_CERT_FILE ?? tls.serverCert, TLS_KEY_FILE: config.TLS_KEY_FILE ?? tls.serverKey });
     const port = (await portFree(4222)) ? 4222 : -1;
-    nats = await startNatsServer({ storeDir: join(dataDir, 'nats'), port, logFile: join(dataDir, 'nats-server.log') });
-    natsUrl = nats.url;
+    nats = await startNatsServer({ storeDir: join(dataDir, 'nats'), port, logFile: join(dataDir, 'nats-server.log'), configFile: auth.serverConfig });
+    natsUrl = tls ? nats.url.replace(/^nats:/, 'tls:') : nats.url;
     log.info({ url: natsUrl, storeDir: join(dataDir, 'nats') }, 'nats-server started');
   }
   let pg: LocalPostgres | undefined;
@@ -73,10 +84,13 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
     databaseUrl = pg.url;
     log.info({ port: pg.port, ms: Date.now() - started }, 'embedded Postgres started');
   }
-  const cfg: Config = { ...config, NATS_URL: natsUrl, DATABASE_URL: databaseUrl };
+  const cfg: Config = { ...config, ...secured, NATS_URL: natsUrl, DATABASE_URL: databaseUrl };
   // The demo's C2 beacons then carry threat-intel indicators, as with a real feed.
   if (opts.demo && !cfg.INTEL_FEEDS_FILE) cfg.INTEL_FEEDS_FILE = writeDemoIntelFeeds(dataDir);
-  const nc = await connectNats({ url: natsUrl, name: 'soc', credsFile: cfg.NATS_CREDS, log });
+  const nc = await connectNats({
+    url: natsUrl, name: 'soc', credsFile: cfg.NATS_CREDS, log,
+    tls: natsTlsOptions({ caFile: cfg.NATS_TLS_CA, certFile: cfg.NATS_TLS_CERT, keyFile: cfg.NATS_TLS_KEY }),
+  });
   await ensureTopology(await jetstreamManager(nc), topologyLimits(cfg), log);
   const db = createDb(databaseUrl);
   await migrateToLatest(db, log);
@@ -92,11 +106,12 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
     if ('url' in svc) httpUrl = String(svc.url);
     running.push([name, svc]);
   }
-  writeRuntime(dataDir, { pid: process.pid, natsUrl, databaseUrl, httpUrl });
+  writeRuntime(dataDir, { pid: process.pid, natsUrl, databaseUrl, httpUrl, natsCreds: cfg.NATS_CREDS, natsTlsCa: cfg.NATS_TLS_CA });
   log.info({ services: names, http: httpUrl, nats: natsUrl }, 'MiniSOC is up');
   if (httpUrl) process.stdout.write(`MiniSOC is up: POST logs to ${httpUrl}/api/ingest, metrics at ${httpUrl}/metrics\n`);
   if (opts.demo && !httpUrl) throw new ConfigError('--demo needs the ingest service (SOC_SERVICES leaves it out)');
-  const demo = opts.demo ? startDemo({ httpUrl, nc, log: log.child({ service: 'demo' }) }) : undefined;
+  // The demo posts like any log shipper: with a token per source, made (again) at every start.
+  const demo = opts.demo ? startDemo({ httpUrl, nc, log: log.child({ service: 'demo' }), tokens: await demoSourceTokens(db) }) : undefined;
   if (demo) process.stdout.write(`Demo: simulated traffic (200 events/s) with an attack every 4 s. Dashboard: ${httpUrl}/\n`);
 
   let stopping = false;

@@ -4,9 +4,11 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../../services/core/config.js';
 import { ConfigError } from '../../services/core/errors.js';
 import { connectNats } from '../../services/core/nats.js';
+import { natsTlsOptions } from '../../services/security/tls.js';
 import { runtimeFile, type Runtime } from '../cli/runtime.js';
 import { Engine, type StartedScenario } from './engine.js';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.js';
+import type { SourceId } from './formats.js';
 import { HttpTarget, NatsTarget, SimulatorError, SplitTarget, StdoutTarget, type Target } from './targets.js';
 
 export { SCENARIOS, RULES, C2_ADDRESSES } from './scenarios.js';
@@ -25,7 +27,7 @@ export interface SimulationOptions {
   loop?: boolean;
   holdAttacks?: boolean;
   /** Where logs go: the base URL of the HTTP API, or 'nats' to publish RawBatch directly. */
-  logs: { http: string } | { nats: true } | { stdout: (s: string) => void };
+  logs: { http: string; tokens?: Partial<Record<SourceId, string>> } | { nats: true } | { stdout: (s: string) => void };
   /** NATS for the fake agents (and logs when logs is 'nats'); without it there are no agents. */
   nc?: NatsConnection;
   /** Event time of the first record; default now. Fixed, with the seed it makes the output identical. */
@@ -60,7 +62,10 @@ export function startSimulation(o: SimulationOptions): Simulation {
   else if ('nats' in o.logs) {
     if (!o.nc) throw new ConfigError('the nats target needs a NATS connection');
     target = new NatsTarget(o.nc, true, runId);
-  } else target = o.nc ? new SplitTarget(new HttpTarget(o.logs.http), new NatsTarget(o.nc, false, runId)) : new HttpTarget(o.logs.http);
+  } else {
+    const http = new HttpTarget(o.logs.http, undefined, o.logs.tokens);
+    target = o.nc ? new SplitTarget(http, new NatsTarget(o.nc, false, runId)) : http;
+  }
 
   let sent = 0;
   let stopped = false;
@@ -159,7 +164,12 @@ export async function simulate(opts: SimulateCliOptions): Promise<void> {
       if (opts.target === 'nats') throw new ConfigError('--target nats: no NATS URL (set --nats-url or NATS_URL, or start soc up)');
       process.stderr.write('soc simulate: no NATS URL (--nats-url, NATS_URL or a running soc up): running without simulated agents\n');
     } else {
-      nc = await connectNats({ url: natsUrl, name: 'soc-simulate', credsFile: config.NATS_CREDS });
+      // A running soc up's own NATS needs its backend credentials (and CA), which its runtime file names.
+      const fromRuntime = !opts.natsUrl && !config.NATS_URL;
+      nc = await connectNats({
+        url: natsUrl, name: 'soc-simulate', credsFile: config.NATS_CREDS ?? (fromRuntime ? rt.natsCreds : undefined),
+        tls: natsTlsOptions({ caFile: config.NATS_TLS_CA ?? (fromRuntime ? rt.natsTlsCa : undefined) }),
+      });
     }
   }
   if (!nc && scenarios.some((s) => s.agents)) {

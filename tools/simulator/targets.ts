@@ -28,7 +28,8 @@ const logs = (rs: SimRecord[]) => rs.filter((r): r is LogRecord => r.kind === 'l
 
 /** Logs to the HTTP ingest API, one request per source and tick; waits out 503 (backpressure) as a shipper should. */
 export class HttpTarget implements Target {
-  constructor(private readonly baseUrl: string, private readonly maxRetries = 20) {}
+  /** `tokens`: the ingest token of each source (soc sources add); a source without one posts anonymously. */
+  constructor(private readonly baseUrl: string, private readonly maxRetries = 20, private readonly tokens: Partial<Record<SourceId, string>> = {}) {}
 
   async send(records: SimRecord[]): Promise<void> {
     await Promise.all([...bySource(logs(records))].map(([source, texts]) => this.post(source, texts)));
@@ -40,7 +41,8 @@ export class HttpTarget implements Target {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        res = await fetch(url, { method: 'POST', headers: { 'content-type': CONTENT_TYPES[format]! }, body: texts.join('\n') });
+        const token = this.tokens[source];
+        res = await fetch(url, { method: 'POST', headers: { 'content-type': CONTENT_TYPES[format]!, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: texts.join('\n') });
       } catch (err) {
         throw new SimulatorError(`cannot reach ${url}: ${(err as Error).cause ? String((err as Error & { cause: unknown }).cause) : (err as Error).message}`);
       }

@@ -151,6 +151,35 @@ export interface SuppressionsTable {
   hits: ColumnType<string, string | number | undefined, string | number>;
 }
 
+export interface EnrollmentTokensTable {
+  token_hash: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  used_by_agent: string | null;
+  tags: WithDefault<string[]>;
+  created_by: string;
+}
+
+export interface AgentCredentialsTable {
+  public_key: string;
+  agent_id: string;
+  jwt_id: string;
+  issued_at: Generated<Date>;
+  revoked_at: Timestamp | null;
+  tags: WithDefault<string[]>;
+}
+
+export interface IngestSourcesTable {
+  name: string;
+  format: string;
+  token_hash: string;
+  created_at: Generated<Date>;
+  created_by: string;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+}
+
 export interface Database {
   events: EventsTable;
   alerts: AlertsTable;
@@ -162,4 +191,7 @@ export interface Database {
   users: UsersTable;
   auth_tokens: AuthTokensTable;
   suppressions: SuppressionsTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  agent_credentials: AgentCredentialsTable;
+  ingest_sources: IngestSourcesTable;
 }

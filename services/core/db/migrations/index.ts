@@ -2,8 +2,10 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-22-001-initial.js';
 import * as apiAuth from './2026-11-22-003-api-auth.js';
+import * as enrollment from './2026-11-22-004-enrollment.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22-001-initial': initial,
   '2026-11-22-003-api-auth': apiAuth,
+  '2026-11-22-004-enrollment': enrollment,
 };

@@ -1,0 +1,75 @@
+// Enrollment: the agent makes its own nkey pair (the seed never leaves the host), trades a one-time token and the
+// public key for a user JWT at POST /api/enroll, and keeps both as a .creds file readable by its owner only.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { dirname, join } from 'node:path';
+import { fmtCreds } from '@nats-io/jwt';
+import { createUser } from '@nats-io/nkeys';
+import { ConfigError } from '../services/core/errors.js';
+
+export class EnrollFailed extends Error {
+  override name = 'EnrollFailed';
+}
+
+export interface EnrollOptions {
+  server: string;
+  token: string;
+  agentId: string;
+  /** Where the .creds file goes. */
+  credsFile: string;
+  caFile?: string;
+  timeoutMs?: number;
+}
+
+export interface Enrolled { credsFile: string; natsUrls: string[]; inboxPrefix: string }
+
+/** The .creds file an enrolled agent uses when credsFile is not set. */
+export function defaultCredsFile(dataDir: string): string {
+  return join(dataDir, 'agent.creds');
+}
+
+function post(url: URL, body: string, caFile: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const ca = caFile ? readFileSync(caFile) : undefined;
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((res, rej) => {
+    const req = send(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, ca, timeout: timeoutMs }, (r) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => { text += d; });
+      r.on('end', () => res({ status: r.statusCode ?? 0, text }));
+      r.on('error', rej);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', rej);
+    req.end(body);
+  });
+}
+
+export async function enroll(o: EnrollOptions): Promise<Enrolled> {
+  let url: URL;
+  try { url = new URL('/api/enroll', o.server); } catch { throw new ConfigError(`--server ${JSON.stringify(o.server)}: not a URL`); }
+  if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new ConfigError(`--server ${o.server}: enrollment sends a secret token; use https:// (plain http only to this host)`);
+  }
+  const kp = createUser();
+  let answer: { status: number; text: string };
+  try {
+    answer = await post(url, JSON.stringify({ token: o.token, agentId: o.agentId, publicKey: kp.getPublicKey() }), o.caFile, o.timeoutMs ?? 30_000);
+  } catch (err) {
+    throw new EnrollFailed(`cannot reach ${url.origin}: ${(err as Error).message}`, { cause: err });
+  }
+  let body: { jwt?: string; natsUrls?: string[]; inboxPrefix?: string; message?: string };
+  try { body = JSON.parse(answer.text) as typeof body; } catch { body = {}; }
+  if (answer.status !== 200 || !body.jwt) throw new EnrollFailed(`enrollment refused (${answer.status}): ${body.message ?? answer.text.slice(0, 200)}`);
+  mkdirSync(dirname(o.credsFile), { recursive: true, mode: 0o700 });
+  const tmp = `${o.credsFile}.tmp`;
+  writeFileSync(tmp, fmtCreds(body.jwt, kp), { mode: 0o600 });
+  renameSync(tmp, o.credsFile);
+  return { credsFile: o.credsFile, natsUrls: body.natsUrls ?? [], inboxPrefix: body.inboxPrefix ?? '' };
+}
+
+/** True when the agent has credentials to connect with. */
+export function hasCredentials(credsFile: string): boolean {
+  return existsSync(credsFile);
+}

@@ -1,0 +1,99 @@
+// Agent enrollment: one-time tokens (only their hash is stored), the user JWT issued for an agent's own key, and revocation.
+import { createHash, randomBytes } from 'node:crypto';
+import { fromPublic } from '@nats-io/nkeys';
+import type { Db } from '../core/db/index.js';
+import { ValidationError } from '../core/errors.js';
+import { checkToken } from '../core/topology.js';
+import { issueAgentJwt, saveAccount, type NatsAuth } from '../../tools/local/nats-auth.js';
+
+/** An enrollment that cannot go ahead; `statusCode` is what the HTTP API answers. */
+export class EnrollError extends Error {
+  override name = 'EnrollError';
+  constructor(readonly statusCode: 400 | 401 | 409, message: string) { super(message); }
+}
+
+const TAG = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function checkTags(tags: string[]): string[] {
+  for (const t of tags) if (!TAG.test(t)) throw new ValidationError(`tag ${JSON.stringify(t)}: 1-64 characters of A-Z a-z 0-9 _ . : -`);
+  return tags;
+}
+
+/** A one-time token that enrolls one agent before `ttlS` seconds pass. Only its sha256 is kept. */
+export async function createEnrollmentToken(db: Db, o: { ttlS: number; tags?: string[]; createdBy: string }): Promise<{ token: string; expiresAt: Date }> {
+  const token = `soce_${randomBytes(32).toString('base64url')}`;
+  const expiresAt = new Date(Date.now() + o.ttlS * 1000);
+  await db.insertInto('enrollment_tokens').values({
+    token_hash: hashToken(token), expires_at: expiresAt, used_at: null, used_by_agent: null, tags: checkTags(o.tags ?? []), created_by: o.createdBy,
+  }).execute();
+  return { token, expiresAt };
+}
+
+function checkUserKey(publicKey: string): string {
+  try {
+    if (publicKey.startsWith('U') && fromPublic(publicKey).getPublicKey() === publicKey) return publicKey;
+  } catch { /* answered below */ }
+  throw new EnrollError(400, 'publicKey: expected a NATS user public key (nkey starting with U)');
+}
+
+/**
+ * Spends the token and issues a user JWT for the agent's public key, allowed only the agent's own subjects.
+ * Claiming the token and recording the key happen in one transaction: a token enrolls exactly one agent.
+ */
+export async function enroll(db: Db, auth: NatsAuth, req: { token: string; agentId: string; publicKey: string }): Promise<{ jwt: string; tags: string[] }> {
+  try { checkToken('agent id', req.agentId); } catch (err) { throw new EnrollError(400, (err as Error).message); }
+  const publicKey = checkUserKey(req.publicKey);
+  return db.transaction().execute(async (tx): Promise<{ jwt: string; tags: string[] }> => {
+    const claimed = await tx.updateTable('enrollment_tokens').set({ used_at: new Date(), used_by_agent: req.agentId })
+      .where('token_hash', '=', hashToken(req.token)).where('used_at', 'is', null).where('expires_at', '>', new Date())
+      .returning(['tags']).executeTakeFirst();
+    if (!claimed) throw new EnrollError(401, 'enrollment token unknown, already used or expired: ask for a new one (soc agents enroll)');
+    const active = await tx.selectFrom('agent_credentials').select('public_key').where('agent_id', '=', req.agentId).where('revoked_at', 'is', null).executeTakeFirst();
+    if (active) throw new EnrollError(409, `agent ${req.agentId} is already enrolled; revoke it first (soc agents revoke ${req.agentId})`);
+    const known = await tx.selectFrom('agent_credentials').select('agent_id').where('public_key', '=', publicKey).executeTakeFirst();
+    if (known) throw new EnrollError(409, 'this public key was enrolled before: generate a new key pair');
+    const issued = await issueAgentJwt(auth, req.agentId, publicKey, claimed.tags);
+    await tx.insertInto('agent_credentials').values({
+      public_key: publicKey, agent_id: req.agentId, jwt_id: issued.jti, issued_at: new Date(issued.issuedAt * 1000), revoked_at: null, tags: claimed.tags,
+    }).execute();
+    return { jwt: issued.jwt, tags: claimed.tags };
+  }).catch((err: unknown) => {
+    // Two enrollments of one agent at the same moment: the unique index lets one through.
+    if ((err as { code?: string }).code === '23505') throw new EnrollError(409, `agent ${req.agentId} is already enrolled`);
+    throw err;
+  });
+}
+
+/** Every revoked key with the time before which its JWTs are refused (unix seconds), for the account JWT. */
+export async function revocations(db: Db): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('agent_credentials').select(['public_key', 'revoked_at']).where('revoked_at', 'is not', null).execute();
+  return Object.fromEntries(rows.map((r) => [r.public_key, Math.ceil(new Date(r.revoked_at!).getTime() / 1000)]));
+}
+
+/**
+ * Revokes the agent's credential: marks it in the database and re-signs the account JWT with every revoked key.
+ * Returns the revoked public keys (none when the agent had no active credential) and the account JWT, which
+ * pushAccountJwt hands to a running server (it then drops the agent's connections).
+ */
+export async function revokeAgent(db: Db, auth: NatsAuth, agentId: string): Promise<{ revoked: string[]; accountJwt: string | null }> {
+  // Rounded up: a JWT issued within this second (iat is in whole seconds) is covered too.
+  const at = new Date(Math.ceil(Date.now() / 1000) * 1000);
+  const rows = await db.updateTable('agent_credentials').set({ revoked_at: at })
+    .where('agent_id', '=', agentId).where('revoked_at', 'is', null).returning('public_key').execute();
+  if (!rows.length) return { revoked: [], accountJwt: null };
+  return { revoked: rows.map((r) => r.public_key), accountJwt: await saveAccount(auth, await revocations(db)) };
+}
+
+export interface AgentCredentialView { agentId: string; publicKey: string; issuedAt: string; revokedAt: string | null; tags: string[] }
+
+export async function listCredentials(db: Db): Promise<AgentCredentialView[]> {
+  const rows = await db.selectFrom('agent_credentials').selectAll().orderBy('agent_id').orderBy('issued_at').execute();
+  return rows.map((r) => ({
+    agentId: r.agent_id, publicKey: r.public_key, issuedAt: new Date(r.issued_at).toISOString(),
+    revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null, tags: r.tags,
+  }));
+}

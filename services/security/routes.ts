@@ -1,0 +1,121 @@
+// POST /api/enroll (an agent trades a one-time token and its public key for a user JWT) and the admins' enrollment routes.
+import { connect, credsAuthenticator, type NatsConnection, type TlsOptions } from '@nats-io/transport-node';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyPluginAsync } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { Type } from 'typebox';
+import type { Config } from '../core/config.js';
+import type { Db } from '../core/db/index.js';
+import { ConfigError } from '../core/errors.js';
+import { agentInboxPrefix } from '../core/topology.js';
+import type { Logger } from '../core/log.js';
+import { audit, requireRole } from '../api/auth.js';
+import { authErrors, errorSchema, sendError } from '../api/http.js';
+import { authDir, loadNatsAuth, pushAccountJwt, type NatsAuth } from '../../tools/local/nats-auth.js';
+import { natsTlsOptions } from './tls.js';
+import { EnrollError, createEnrollmentToken, enroll, revokeAgent } from './enroll.js';
+
+export interface EnrollDeps { db: () => Db; config: Config; log: Logger }
+
+const EnrollBody = Type.Object({
+  token: Type.String({ minLength: 1, maxLength: 200 }),
+  agentId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+  publicKey: Type.String({ minLength: 56, maxLength: 56 }),
+}, { additionalProperties: false });
+
+const TokenBody = Type.Object({
+  expiresInS: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400 })),
+  tags: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), { maxItems: 32 })),
+}, { additionalProperties: false });
+
+/** The NATS URLs an enrolled agent is told to use. */
+export function agentNatsUrls(config: Config): string[] {
+  return (config.AGENT_NATS_URLS ?? config.NATS_URL ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function enrollPlugin(deps: EnrollDeps): FastifyPluginAsync {
+  let auth: NatsAuth | undefined;
+  // Read on first use: an installation without `soc init` keys answers 503 here and runs everything else.
+  const keys = (): NatsAuth => (auth ??= loadNatsAuth(authDir(deps.config)));
+  return async (app) => {
+    await app.register(rateLimit, { global: false });
+
+    app.post<{ Body: { token: string; agentId: string; publicKey: string } }>('/api/enroll', {
+      bodyLimit: 4096,
+      config: { rateLimit: { max: deps.config.ENROLL_RATE_LIMIT_PER_MIN, timeWindow: 60_000 } },
+      schema: {
+        tags: ['agents'], summary: 'Enroll an agent: a one-time token and the agent\'s public nkey for a NATS user JWT (no sign-in; the token is the secret)',
+        body: EnrollBody,
+        response: {
+          200: Type.Object({ jwt: Type.String(), natsUrls: Type.Array(Type.String()), inboxPrefix: Type.String(), tags: Type.Array(Type.String()) }),
+          400: errorSchema, 401: errorSchema, 409: errorSchema, 413: errorSchema, 429: errorSchema, 503: errorSchema,
+        },
+      },
+    }, async (req, reply) => {
+      let k: NatsAuth;
+      try { k = keys(); } catch (err) {
+        if (err instanceof ConfigError) return sendError(reply, 503, `enrollment is not set up on this server: ${err.message}`);
+        throw err;
+      }
+      const db = deps.db();
+      try {
+        const { jwt, tags } = await enroll(db, k, req.body);
+        await audit(db, `agent:${req.body.agentId}`, 'agent.enroll', req.body.agentId, { publicKey: req.body.publicKey, tags, ip: req.ip });
+        return { jwt, natsUrls: agentNatsUrls(deps.config), inboxPrefix: agentInboxPrefix(req.body.agentId), tags };
+      } catch (err) {
+        if (!(err instanceof EnrollError)) throw err;
+        await audit(db, `agent:${req.body.agentId}`, 'agent.enroll.refused', req.body.agentId, { reason: err.message, ip: req.ip });
+        return sendError(reply, err.statusCode, err.message);
+      }
+    });
+
+    app.post<{ Body: { expiresInS?: number; tags?: string[] } }>('/api/enrollment-tokens', {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['agents'], summary: 'A one-time enrollment token for one agent (shown once)', body: TokenBody,
+        response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String() }), ...authErrors },
+      },
+    }, async (req) => {
+      const db = deps.db();
+      const { token, expiresAt } = await createEnrollmentToken(db, { ttlS: req.body.expiresInS ?? 3600, tags: req.body.tags, createdBy: req.user!.name });
+      await audit(db, req.user!.name, 'agent.enroll-token', null, { expiresAt, tags: req.body.tags ?? [] });
+      return { token, expiresAt: expiresAt.toISOString() };
+    });
+
+    app.post<{ Params: { id: string } }>('/api/agents/:id/revoke', {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['agents'], summary: 'Revoke the agent\'s NATS credential: its connections are dropped and it cannot reconnect',
+        params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }),
+        response: { 200: Type.Object({ revoked: Type.Array(Type.String()) }), 404: errorSchema, 503: errorSchema, ...authErrors },
+      },
+    }, async (req, reply) => {
+      let k: NatsAuth;
+      try { k = keys(); } catch (err) {
+        if (err instanceof ConfigError) return sendError(reply, 503, `enrollment is not set up on this server: ${err.message}`);
+        throw err;
+      }
+      const db = deps.db();
+      const c = deps.config;
+      const target = { url: c.NATS_URL, tls: natsTlsOptions({ caFile: c.NATS_TLS_CA, certFile: c.NATS_TLS_CERT, keyFile: c.NATS_TLS_KEY }) };
+      const { revoked, accountJwt } = await revokeAgent(db, k, req.params.id);
+      if (!accountJwt) return sendError(reply, 404, `agent ${req.params.id} has no active credential`);
+      await audit(db, req.user!.name, 'agent.revoke', req.params.id, { publicKeys: revoked });
+      await withSystemNats(k, target, (sys) => pushAccountJwt(sys, accountJwt));
+      return { revoked };
+    });
+  };
+}
+
+/** Runs `work` with a system-account connection to the server (pushes account JWT updates). */
+export async function withSystemNats<T>(auth: NatsAuth, target: { url?: string; tls?: TlsOptions }, work: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  if (!target.url) throw new ConfigError('no NATS URL to push the account update to');
+  const nc = await connect({
+    servers: target.url.split(',').map((s) => s.trim()), name: 'soc-system', authenticator: credsAuthenticator(readFileSync(auth.systemCreds)), tls: target.tls,
+  });
+  try {
+    return await work(nc);
+  } finally {
+    await nc.close();
+  }
+}
