@@ -9,6 +9,7 @@ import { ValidationError } from '../core/errors.js';
 import type { minisoc } from '../core/proto.js';
 import { checkToken } from '../core/topology.js';
 import { audit } from '../api/auth.js';
+import { iso } from '../api/http.js';
 
 export const COMMAND_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'expired', 'refused'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
@@ -57,8 +58,6 @@ export interface AgentView {
   lastError: string | null;
   heartbeatIntervalS: number | null;
 }
-
-const iso = (v: Date | string | null): string | null => (v == null ? null : new Date(v).toISOString());
 
 /**
  * Checks an action and its arguments with the agent's own allow-list and argument rules, so a bad

@@ -1,7 +1,7 @@
 // POST /api/enroll (an agent trades a one-time token and its public key for a user JWT) and the admins' enrollment routes.
 import { connect, credsAuthenticator, type NatsConnection, type TlsOptions } from '@nats-io/transport-node';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { Type } from 'typebox';
 import type { Config } from '../core/config.js';
@@ -37,6 +37,16 @@ export function enrollPlugin(deps: EnrollDeps): FastifyPluginAsync {
   let auth: NatsAuth | undefined;
   // Read on first use: an installation without `soc init` keys answers 503 here and runs everything else.
   const keys = (): NatsAuth => (auth ??= loadNatsAuth(authDir(deps.config)));
+  /** The keys, or undefined after answering 503 when this installation has none. */
+  const keysOr503 = (reply: FastifyReply): NatsAuth | undefined => {
+    try {
+      return keys();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      sendError(reply, 503, `enrollment is not set up on this server: ${err.message}`);
+      return undefined;
+    }
+  };
   return async (app) => {
     await app.register(rateLimit, { global: false });
 
@@ -52,11 +62,8 @@ export function enrollPlugin(deps: EnrollDeps): FastifyPluginAsync {
         },
       },
     }, async (req, reply) => {
-      let k: NatsAuth;
-      try { k = keys(); } catch (err) {
-        if (err instanceof ConfigError) return sendError(reply, 503, `enrollment is not set up on this server: ${err.message}`);
-        throw err;
-      }
+      const k = keysOr503(reply);
+      if (!k) return reply;
       const db = deps.db();
       try {
         const { jwt, tags } = await enroll(db, k, req.body);
@@ -90,11 +97,8 @@ export function enrollPlugin(deps: EnrollDeps): FastifyPluginAsync {
         response: { 200: Type.Object({ revoked: Type.Array(Type.String()) }), 404: errorSchema, 503: errorSchema, ...authErrors },
       },
     }, async (req, reply) => {
-      let k: NatsAuth;
-      try { k = keys(); } catch (err) {
-        if (err instanceof ConfigError) return sendError(reply, 503, `enrollment is not set up on this server: ${err.message}`);
-        throw err;
-      }
+      const k = keysOr503(reply);
+      if (!k) return reply;
       const db = deps.db();
       const c = deps.config;
       const target = { url: c.NATS_URL, tls: natsTlsOptions({ caFile: c.NATS_TLS_CA, certFile: c.NATS_TLS_CERT, keyFile: c.NATS_TLS_KEY }) };

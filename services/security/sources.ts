@@ -4,6 +4,7 @@ import type { Db } from '../core/db/index.js';
 import { ValidationError } from '../core/errors.js';
 import { checkToken } from '../core/topology.js';
 import { BODY_FORMATS, type BodyFormat } from '../ingest/core.js';
+import { iso } from '../api/http.js';
 import { hashToken } from './enroll.js';
 
 export interface IngestSource { name: string; format: BodyFormat }
@@ -39,7 +40,6 @@ export async function revokeSource(db: Db, name: string): Promise<boolean> {
 
 export async function listSources(db: Db): Promise<{ name: string; format: string; createdAt: string; createdBy: string; revokedAt: string | null; lastUsedAt: string | null }[]> {
   const rows = await db.selectFrom('ingest_sources').selectAll().orderBy('name').execute();
-  const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
   return rows.map((r) => ({ name: r.name, format: r.format, createdAt: iso(r.created_at)!, createdBy: r.created_by, revokedAt: iso(r.revoked_at), lastUsedAt: iso(r.last_used_at) }));
 }
 

@@ -1,19 +1,8 @@
 // `soc agents` and `soc cmd`: agents with their health, and commands sent to them, straight from the database.
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { createDb, type Db } from '../../services/core/db/index.js';
 import { ConfigError, ValidationError } from '../../services/core/errors.js';
 import { COMMAND_STATUSES, FINAL, UnknownAgent, createCommand, getCommand, listAgents, listCommands, type CommandView } from '../../services/command/core.js';
-import { databaseUrl } from './runtime.js';
-
-async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = createDb(databaseUrl(), { max: 1 });
-  try {
-    return await fn(db);
-  } finally {
-    await db.destroy();
-  }
-}
+import { cliActor, withDb } from './incidents.js';
 
 function ago(iso: string, nowMs = Date.now()): string {
   const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
@@ -87,7 +76,7 @@ export function registerAgentCommands(program: Command): void {
       const final = await withDb(async (db) => {
         let c: CommandView;
         try {
-          c = await createCommand(db, { agentId: agent, action, args, expiresInS, issuedBy: `cli:${userInfo().username}` });
+          c = await createCommand(db, { agentId: agent, action, args, expiresInS, issuedBy: cliActor() });
         } catch (err) {
           if (err instanceof UnknownAgent || err instanceof ValidationError) throw new ConfigError(err.message);
           throw err;
