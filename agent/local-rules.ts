@@ -1,7 +1,5 @@
 // Optional detection on the host with the same Sigma engine as the detect service: alerts travel as events.
-import { Detector } from '../services/detect/detector.js';
-import { loadRules } from '../services/detect/sigma/loader.js';
-import { formatProblem } from '../services/detect/sigma/types.js';
+import { Detector, formatProblem, loadRules } from '../services/detect/index.js';
 import type { Alert, Event } from '../services/core/proto.js';
 import type { Stamp } from './events.js';
 

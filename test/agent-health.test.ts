@@ -1,7 +1,7 @@
 // A real soc-agent process against the heartbeat monitor and the command service of `soc up`: online,
 // kill -9, offline with an alert, commands queued while it is away, its return, expiry, and the kill-process guard.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';

@@ -34,6 +34,7 @@ export function topologyLimits(config: Config) {
 }
 
 /** Starts one runner per stage; stop() stops them all and waits for their batches in flight. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- stages of different input types run side by side
 export async function startStages(ctx: ServiceContext, stages: Stage<any>[]): Promise<RunningService> {
   const runners = stages.map((s) => new StageRunner(ctx.nc, s, {
     maxInFlight: ctx.config.STAGE_MAX_IN_FLIGHT, maxBackoffMs: ctx.config.STAGE_MAX_BACKOFF_MS, ackWaitMs: ctx.config.STAGE_ACK_WAIT_MS,

@@ -6,3 +6,5 @@ export { runRuleTests, huntEvents, eventsFromDocs, withDependencies, type RuleTe
 export { eventFromDoc } from './event-doc.js';
 export { buildAlert, alertScore, alertId, dedupKey } from './alert.js';
 export { eventLogsource } from './sigma/logsource.js';
+export { RuleDirectory } from './rules-dir.js';
+export { techniquesFromTags } from './mitre/index.js';

@@ -71,6 +71,8 @@ export function countryName(iso: string): string {
   return name;
 }
 
+// maxmind records are untyped nested objects; the readers below check every value they take.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Rec = Record<string, any>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

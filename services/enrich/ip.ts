@@ -74,12 +74,11 @@ export function parseIPv6(input: string): Uint32Array | null {
       const v4 = parseIPv4(s, i, s.length);
       if (v4 < 0 || groups.length > 6) return null;
       groups.push(Math.floor(v4 / 65536), v4 & 0xffff);
-      i = s.length;
       break;
     }
     if (j === i || j - i > 4) return null;
     groups.push(v);
-    if (j === s.length) { i = j; break; }
+    if (j === s.length) break;
     if (s.charCodeAt(j) !== 58) return null;
     if (s.charCodeAt(j + 1) === 58) {
       if (gap >= 0) return null;

@@ -201,7 +201,7 @@ describe('gateway /ws', () => {
 });
 
 async function droppedCount(): Promise<number> {
-  const text = await (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   const m = /^minisoc_gateway_clients_dropped_total (\d+)/m.exec(text);
   return m ? Number(m[1]) : 0;
 }

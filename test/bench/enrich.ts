@@ -7,7 +7,7 @@ import { AssetRegistry } from '../../services/enrich/assets.js';
 import { enrichBatch, newEnrichStats, type EnrichContext } from '../../services/enrich/core.js';
 import { parseFeedText } from '../../services/enrich/feeds.js';
 import { IntelIndex } from '../../services/enrich/intel.js';
-import { formatIPv4, formatIPv6, scopeOfIPv4 } from '../../services/enrich/ip.js';
+import { formatIPv4, scopeOfIPv4 } from '../../services/enrich/ip.js';
 import { EventBatch, type Event } from '../../services/core/proto.js';
 import { prng } from '../prng.js';
 

@@ -333,7 +333,7 @@ async function main(): Promise<void> {
   writeFileSync(join(OUT, 'pipeline.json'), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`results: ${join(OUT, 'pipeline.json')}\n`);
 
-  nc.close();
+  await nc.close();
   await db.end();
   await nats?.close();
   await database.drop();

@@ -1,7 +1,5 @@
 // `soc rules test` and `soc rules eval`: the production engine over rule tests and over log files.
-import { huntEvents, runRuleTests } from '../../services/detect/hunt.js';
-import { loadRules } from '../../services/detect/sigma/loader.js';
-import { formatProblem, type SigmaRule } from '../../services/detect/sigma/types.js';
+import { formatProblem, huntEvents, loadRules, runRuleTests, type SigmaRule } from '../../services/detect/index.js';
 import { ConfigError } from '../../services/core/errors.js';
 import type { BodyFormat } from '../../services/ingest/core.js';
 import type { Event } from '../../services/core/proto.js';

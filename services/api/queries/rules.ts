@@ -1,8 +1,6 @@
 // The rule pack as the detect service loads it, with each rule's alert count and the files that fail to load.
 import type { Db } from '../../core/db/index.js';
-import { techniquesFromTags } from '../../detect/mitre/index.js';
-import { RuleDirectory } from '../../detect/rules-dir.js';
-import { formatProblem } from '../../detect/sigma/types.js';
+import { RuleDirectory, formatProblem, techniquesFromTags } from '../../detect/index.js';
 
 export interface RuleItem {
   id: string;
