@@ -8,7 +8,7 @@ import { errorMessage } from '../services/core/errors.js';
 import type { Logger } from '../services/core/log.js';
 import { CommandResult, Heartbeat, type Event, type minisoc } from '../services/core/proto.js';
 import { agentInboxPrefix, subjects } from '../services/core/topology.js';
-import { natsTlsOptions } from '../services/security/tls.js';
+import { natsTlsOptions } from '../services/core/tls.js';
 import { Collectors } from './collect/index.js';
 import { listSockets } from './collect/sockets.js';
 import { CommandFailed, prepare, type CommandContext, type IntervalName } from './commands.js';
@@ -21,6 +21,7 @@ import type { Snapshot } from './snapshot.js';
 import { BatchSequence, Spool } from './spool.js';
 import { AGENT_VERSION } from './version.js';
 import { LocalRules } from './local-rules.js';
+import { backoffMs, sleep } from '../services/core/backoff.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -201,7 +202,7 @@ export class Agent {
   }
 
   private async connectLoop(): Promise<void> {
-    let waitMs = 500;
+    let attempt = 0;
     while (!this.stopped) {
       try {
         const credsFile = this.config.credsFile;
@@ -220,8 +221,7 @@ export class Agent {
       } catch (err) {
         this.noteError(`connect: ${errorMessage(err)}`);
         this.log.warn({ err: errorMessage(err), servers: this.config.natsUrls }, 'cannot reach NATS; retrying (telemetry is spooled meanwhile)');
-        await new Promise((r) => setTimeout(r, waitMs));
-        waitMs = Math.min(10_000, waitMs * 2);
+        await sleep(backoffMs(++attempt, { baseMs: 500, maxMs: 10_000 }));
       }
     }
   }
@@ -330,7 +330,7 @@ export class Agent {
             this.noteError(`command result ${r.command_id}: ${errorMessage(err)}`);
           }
         }
-        await new Promise((res) => setTimeout(res, Math.min(10_000, 250 * 2 ** Math.min(6, attempt))));
+        await sleep(backoffMs(attempt + 1, { baseMs: 250, maxMs: 10_000 }));
       }
     } finally {
       this.pendingResults--;

@@ -1,5 +1,5 @@
 // Operator commands on cmd.<agentId>: decode, check against the allow-list, acknowledge at once, run, report.
-import { z } from 'zod';
+import { checkCommandArgs, type CommandAction, type CommandArgs, type IntervalName } from '../services/core/commands.js';
 import { errorMessage } from '../services/core/errors.js';
 import { Command, CommandAck, type CommandResult, type minisoc } from '../services/core/proto.js';
 import { rfc3339 } from './events.js';
@@ -17,7 +17,7 @@ export class CommandFailed extends Error {
   constructor(message: string, options?: ErrorOptions) { super(message, options); }
 }
 
-export type IntervalName = 'collect' | 'resources' | 'heartbeat';
+export type { IntervalName };
 
 /** What commands may do to the agent and the host; injected so tests can watch it. */
 export interface CommandContext {
@@ -37,84 +37,51 @@ export interface CommandContext {
   reloadCredentials(): Promise<string>;
 }
 
-const int = (min: number, max: number) => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
-
-const INTERVAL_LIMITS: Record<IntervalName, [number, number]> = { collect: [1, 3600], resources: [1, 3600], heartbeat: [1, 300] };
-
-/** Start time given by the caller: RFC 3339 (as in process.start of our events) or Unix ms. */
-const startTime = z.string().transform((s, ctx) => {
-  const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (!Number.isFinite(ms) || (!/^\d+$/.test(s) && !/^\d{4}-\d\d-\d\dT/.test(s))) {
-    ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 time or Unix milliseconds' });
-    return z.NEVER;
-  }
-  // A start given to the second is compared to the second; one given to the millisecond, exactly.
-  const wholeSeconds = !/^\d+$/.test(s) && !/\.\d+/.test(s);
-  return { ms, wholeSeconds };
-});
-
-interface Action<A> {
-  args: z.ZodType<A, Record<string, string>>;
-  run(args: A, ctx: CommandContext): Promise<string>;
-}
-
-function action<A>(args: z.ZodType<A, Record<string, string>>, run: (args: A, ctx: CommandContext) => Promise<string>): Action<A> {
-  return { args, run };
-}
-
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The allow-list: nothing outside it ever runs. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action has its own argument type
-export const ACTIONS: Record<string, Action<any>> = {
-  ping: action(z.strictObject({}), async (_a, ctx) => `pong from ${ctx.agentId} (soc-agent ${ctx.version})`),
+type Runners = { [A in CommandAction]: (args: CommandArgs<A>, ctx: CommandContext) => Promise<string> };
 
-  'collect-now': action(z.strictObject({}), async (_a, ctx) => JSON.stringify(await ctx.collectNow())),
+/** What each action of the allow-list (services/core/commands.ts) does on this host; nothing outside it ever runs. */
+const RUNNERS: Runners = {
+  ping: async (_a, ctx) => `pong from ${ctx.agentId} (soc-agent ${ctx.version})`,
 
-  'set-interval': action(
-    z.strictObject({ seconds: int(1, 3600), collector: z.enum(['collect', 'resources', 'heartbeat']).default('collect') })
-      .refine((a) => a.seconds >= INTERVAL_LIMITS[a.collector][0] && a.seconds <= INTERVAL_LIMITS[a.collector][1], {
-        message: 'seconds is outside the bounds of this collector (heartbeat: 1-300)', path: ['seconds'],
-      }),
-    async (a, ctx) => {
-      ctx.setInterval(a.collector, a.seconds);
-      return `${a.collector} interval set to ${a.seconds} s`;
-    },
-  ),
+  'collect-now': async (_a, ctx) => JSON.stringify(await ctx.collectNow()),
 
-  'list-processes': action(z.strictObject({ limit: int(1, 100_000).optional() }), async (a, ctx) => {
+  'set-interval': async (a, ctx) => {
+    ctx.setInterval(a.collector, a.seconds);
+    return `${a.collector} interval set to ${a.seconds} s`;
+  },
+
+  'list-processes': async (a, ctx) => {
     const list = (await ctx.listProcesses()).sort((x, y) => x.pid - y.pid).slice(0, a.limit ?? 100_000);
     return JSON.stringify(list.map((p) => ({ pid: p.pid, ppid: p.ppid, name: p.name, user: p.user, start: rfc3339(p.startMs), executable: p.executable, command_line: p.commandLine })));
-  }),
+  },
 
-  'list-connections': action(z.strictObject({ state: z.string().regex(/^[A-Z_]+$/).optional() }), async (a, ctx) => {
+  'list-connections': async (a, ctx) => {
     const list = (await ctx.listSockets()).filter((s) => !a.state || s.state === a.state);
     return JSON.stringify(list);
-  }),
+  },
 
-  'kill-process': action(
-    z.strictObject({ pid: int(1, 2 ** 22), start: startTime, signal: z.enum(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP']).default('SIGTERM') }),
-    async (a, ctx) => {
-      if (a.pid === 1 || a.pid === process.pid) throw new CommandFailed(`refused: pid ${a.pid} is ${a.pid === 1 ? 'init' : 'the agent itself'}`);
-      const actual = await ctx.processStart(a.pid);
-      if (actual === undefined) throw new CommandFailed(`no process with pid ${a.pid}`);
-      const same = a.start.wholeSeconds ? Math.floor(actual / 1000) === Math.floor(a.start.ms / 1000) : actual === a.start.ms;
-      if (!same) {
-        throw new CommandFailed(`refused: pid ${a.pid} started at ${rfc3339(actual)}, not ${rfc3339(a.start.ms)}: it is another process now (pid reused)`);
-      }
-      ctx.kill(a.pid, a.signal);
-      for (let i = 0; i < 20; i++) {
-        await delay(100);
-        if ((await ctx.processStart(a.pid)) !== actual) return `sent ${a.signal} to pid ${a.pid}; it has ended`;
-      }
-      return `sent ${a.signal} to pid ${a.pid}; it is still running`;
-    },
-  ),
+  'kill-process': async (a, ctx) => {
+    if (a.pid === 1 || a.pid === process.pid) throw new CommandFailed(`refused: pid ${a.pid} is ${a.pid === 1 ? 'init' : 'the agent itself'}`);
+    const actual = await ctx.processStart(a.pid);
+    if (actual === undefined) throw new CommandFailed(`no process with pid ${a.pid}`);
+    const same = a.start.wholeSeconds ? Math.floor(actual / 1000) === Math.floor(a.start.ms / 1000) : actual === a.start.ms;
+    if (!same) {
+      throw new CommandFailed(`refused: pid ${a.pid} started at ${rfc3339(actual)}, not ${rfc3339(a.start.ms)}: it is another process now (pid reused)`);
+    }
+    ctx.kill(a.pid, a.signal);
+    for (let i = 0; i < 20; i++) {
+      await delay(100);
+      if ((await ctx.processStart(a.pid)) !== actual) return `sent ${a.signal} to pid ${a.pid}; it has ended`;
+    }
+    return `sent ${a.signal} to pid ${a.pid}; it is still running`;
+  },
 
-  'rotate-credentials': action(z.strictObject({}), async (_a, ctx) => {
+  'rotate-credentials': async (_a, ctx) => {
     if (!ctx.credsFile) throw new CommandFailed('not configured: this agent has no credsFile');
     return ctx.reloadCredentials();
-  }),
+  },
 };
 
 /** Cuts output to the cap, saying how much was cut. */
@@ -146,14 +113,10 @@ function decode(data: Uint8Array, ctx: CommandContext): { id: string; run: () =>
   if (!id) throw fail('malformed command: no id');
   if (cmd.agent_id && cmd.agent_id !== ctx.agentId) throw fail(`command is for agent ${cmd.agent_id}, this is ${ctx.agentId}`);
   if (Number(cmd.expires_ms) > 0 && Number(cmd.expires_ms) < Date.now()) throw fail(`command expired at ${rfc3339(Number(cmd.expires_ms))}`);
-  const act = ACTIONS[cmd.action ?? ''];
-  if (!act) throw fail(`unknown action ${JSON.stringify(cmd.action ?? '')} (allowed: ${Object.keys(ACTIONS).join(', ')})`);
-  const args = act.args.safeParse({ ...cmd.args });
-  if (!args.success) {
-    const why = args.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown argument(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'args'}: ${i.message}`));
-    throw fail(`bad arguments for ${cmd.action}: ${why.join('; ')}`);
-  }
-  return { id, run: () => act.run(args.data, ctx) };
+  const checked = checkCommandArgs(cmd.action ?? '', cmd.args ?? {});
+  if (!checked.ok) throw fail(checked.reason);
+  const run = RUNNERS[checked.action] as (args: unknown, ctx: CommandContext) => Promise<string>;
+  return { id, run: () => run(checked.args, ctx) };
 }
 
 /**

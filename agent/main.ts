@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // The soc-agent command line: run the agent, or print one collection without any backend.
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
 import { toEcs } from '../services/core/ecs.js';
 import { ConfigError } from '../services/core/errors.js';
-import type { Logger } from '../services/core/log.js';
+import { createLogger, type Logger } from '../services/core/log.js';
 import { Agent } from './agent.js';
 import { Collectors } from './collect/index.js';
 import { loadAgentConfig, type AgentConfig, type ConfigKey } from './config.js';
@@ -17,7 +16,7 @@ import { AGENT_VERSION } from './version.js';
 
 /** Logs go to stderr: stdout is for `collect` output. */
 function agentLogger(level: string): Logger {
-  return pino({ name: 'soc-agent', level, redact: { paths: ['*.password', '*.token', '*.seed', '*.jwt'], censor: '[redacted]' } }, pino.destination(2));
+  return createLogger('soc-agent', { level, stderr: true });
 }
 
 interface CommonOptions { config?: string; id?: string; natsUrl?: string; dataDir?: string; logLevel?: string }

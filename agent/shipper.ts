@@ -5,6 +5,7 @@ import type { Logger } from '../services/core/log.js';
 import { TelemetryBatch, type Event, type minisoc } from '../services/core/proto.js';
 import { subjects } from '../services/core/topology.js';
 import { SpoolError, type BatchSequence, type Spool } from './spool.js';
+import { backoffMs } from '../services/core/backoff.js';
 
 export interface ShipperOptions {
   agentId: string;
@@ -190,7 +191,7 @@ export class Shipper {
       } catch (err) {
         if (!item.data) this.o.spool.release();
         this.fail(`publish of batch ${item.seq} failed: ${errorMessage(err)}`);
-        await this.sleep(Math.min(10_000, 250 * 2 ** Math.min(6, this.failures++)) * (0.8 + Math.random() * 0.4));
+        await this.sleep(backoffMs(++this.failures, { baseMs: 250, maxMs: 10_000 }));
       }
     }
   }

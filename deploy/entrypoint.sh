@@ -2,9 +2,13 @@
 # The image's entry point: runs one MiniSOC service by name, the endpoint agent, or the soc command.
 set -e
 case "$1" in
-  ingest|normalize|enrich|detect|store|heartbeat|command)
+  http|normalize|enrich|detect|store|heartbeat|command)
     service="$1"; shift
     exec node "/app/dist/services/$service/main.js" "$@" ;;
+  ingest)
+    # The earlier name of the HTTP app.
+    shift
+    exec node /app/dist/services/http/main.js "$@" ;;
   agent)
     shift
     exec node /app/dist/agent/main.js "$@" ;;
@@ -12,6 +16,6 @@ case "$1" in
     shift
     exec node /app/dist/tools/cli/soc.js "$@" ;;
   *)
-    echo "usage: minisoc ingest|normalize|enrich|detect|store|heartbeat|command|agent [args]|soc <command>" >&2
+    echo "usage: minisoc http|normalize|enrich|detect|store|heartbeat|command|agent [args]|soc <command>" >&2
     exit 64 ;;
 esac

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPassword } from '../services/api/auth.js';
+import { checkPassword } from '../services/auth/users.js';
 import { createDb, ensurePartitions, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { Alert, EventBatch } from '../services/core/proto.js';
 import { ensureTopology } from '../services/core/topology.js';

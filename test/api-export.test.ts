@@ -4,12 +4,11 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../services/api/auth.js';
-import { apiPlugin } from '../services/api/index.js';
+import { createUser } from '../services/auth/users.js';
 import { loadConfig } from '../services/core/config.js';
 import { createDb, ensurePartitions, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { createLogger } from '../services/core/log.js';
-import { buildApp } from '../services/ingest/app.js';
+import { buildApp } from '../services/http/app.js';
 import { createTestDatabase, startTestNats, type TestDatabase, type TestNats } from './harness.js';
 
 const ROWS = 20_000;
@@ -55,7 +54,7 @@ beforeAll(async () => {
       'host-' || (n % 5), ('10.0.' || (n % 200) || '.' || (n % 250))::inet,
       CASE WHEN n % 3 = 0 THEN 'quote "q' || n || '", comma, and' || chr(10) || 'newline' ELSE 'plain ' || n END, '{}'::jsonb
     FROM generate_series(0, ${ROWS - 1}) AS n`.execute(db);
-  app = await buildApp({ nc, config, log, plugins: [apiPlugin({ nc, config, log, db: () => db })] });
+  app = await buildApp({ nc, config, log, db: () => db }, { plugins: ['api'] });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   await createUser(db, 'reader', 'viewer', 'reader-password');
   const res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'reader', password: 'reader-password' }) });

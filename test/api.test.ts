@@ -7,9 +7,8 @@ import { loadConfig } from '../services/core/config.js';
 import { createDb, ensurePartitions, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { createLogger } from '../services/core/log.js';
 import { ensureTopology } from '../services/core/topology.js';
-import { apiPlugin } from '../services/api/index.js';
-import { createUser } from '../services/api/auth.js';
-import { buildApp } from '../services/ingest/app.js';
+import { createUser } from '../services/auth/users.js';
+import { buildApp } from '../services/http/app.js';
 import { insertAlerts } from '../services/store/sink.js';
 import { alertRow } from '../services/store/core.js';
 import { createTestDatabase, startTestNats, type TestDatabase, type TestNats } from './harness.js';
@@ -68,7 +67,7 @@ beforeAll(async () => {
   const config = loadConfig({}, { DATABASE_URL: tdb.url, NATS_URL: nats.url, RULES_DIR: 'rules' });
   await ensureTopology(await jetstreamManager(nc), { maxBytes: 64 * 1024 * 1024, maxAgeS: 3600, replicas: 1, ackWaitMs: 30_000 });
   const log = createLogger('api-test', 'silent');
-  app = await buildApp({ nc, config, log, plugins: [apiPlugin({ nc, config, log, db: () => db })] });
+  app = await buildApp({ nc, config, log, db: () => db }, { plugins: ['api'] });
   await seed();
   for (const role of ['viewer', 'analyst', 'admin'] as const) {
     await createUser(db, role, role, `${role}-password`);

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from './harness.js';
 
 const DEPLOY = join(ROOT, 'deploy');
-const SERVICES = ['ingest', 'normalize', 'enrich', 'detect', 'store', 'heartbeat', 'command'];
+const SERVICES = ['http', 'normalize', 'enrich', 'detect', 'store', 'heartbeat', 'command'];
 
 type Obj = Record<string, any>;
 
@@ -126,13 +126,13 @@ describe('deploy/compose.yaml', () => {
       expect(Object.keys(svcs[name]!.depends_on).sort()).toEqual(['nats-1', 'nats-2', 'nats-3', 'postgres']);
       expect(svcs[name]!.healthcheck.test.join(' ')).toMatch(/\/healthz/);
     }
-    expect(svcs.ingest!.build).toEqual({ context: '..', dockerfile: 'deploy/Dockerfile' });
+    expect(svcs.http!.build).toEqual({ context: '..', dockerfile: 'deploy/Dockerfile' });
     for (const n of ['nats-1', 'nats-2', 'nats-3']) {
       expect(svcs[n]!.command).toEqual(expect.arrayContaining(['-js', '-c', '/etc/nats/nats-cluster.conf']));
       expect(svcs[n]!.volumes).toContain('../nats.conf:/etc/nats/nats.conf:ro');
     }
     expect(svcs.postgres!.healthcheck.test.join(' ')).toMatch(/pg_isready/);
-    expect(svcs.ingest!.environment.STREAM_REPLICAS).toBe('3');
+    expect(svcs.http!.environment.STREAM_REPLICAS).toBe('3');
   });
 
   it('sets only variables services/core/config.ts reads', () => {
@@ -179,7 +179,7 @@ describe('deploy/Dockerfile', () => {
     for (const m of entry.matchAll(/\/app\/(dist\/[\w/.-]+\.js)/g)) expect(existsSync(join(ROOT, m[1]!)), m[1]).toBe(true);
     const bad = spawnSync('sh', [join(DEPLOY, 'entrypoint.sh'), 'nonsense'], { encoding: 'utf8' });
     expect(bad.status).toBe(64);
-    expect(bad.stderr).toMatch(/^usage: minisoc ingest\|normalize/);
+    expect(bad.stderr).toMatch(/^usage: minisoc http\|normalize/);
   });
 });
 
@@ -205,7 +205,7 @@ describe('deploy/k8s', () => {
         for (const { o, c } of deployed) {
           const env = Object.fromEntries((c.env ?? []).map((e: Obj) => [e.name, e.value]));
           expect(Object.keys(env).filter((k) => !CONFIG_KEYS.has(k)), o.metadata.name).toEqual([]);
-          const port = Number(c.args[0] === 'ingest' ? env.HTTP_PORT : cm.data.METRICS_PORT);
+          const port = Number(c.args[0] === 'http' ? env.HTTP_PORT : cm.data.METRICS_PORT);
           expect(port, o.metadata.name).toBeGreaterThan(0);
           for (const probe of [c.livenessProbe, c.readinessProbe]) expect(probe.httpGet, o.metadata.name).toEqual({ path: '/healthz', port });
           expect(c.ports.map((p: Obj) => p.containerPort)).toContain(port);
@@ -217,7 +217,7 @@ describe('deploy/k8s', () => {
       it('scales the stateless stages with autoscalers, never detect (its correlation state is per process)', () => {
         const hpas = objs.filter((o) => o.kind === 'HorizontalPodAutoscaler');
         const targets = hpas.map((h) => h.spec.scaleTargetRef.name).sort();
-        expect(targets).toEqual(['minisoc-enrich', 'minisoc-ingest', 'minisoc-normalize', 'minisoc-store']);
+        expect(targets).toEqual(['minisoc-enrich', 'minisoc-http', 'minisoc-normalize', 'minisoc-store']);
         for (const t of targets) expect(objs.some((o) => o.kind === 'Deployment' && o.metadata.name === t)).toBe(true);
       });
 

@@ -13,7 +13,8 @@ export const ROOT = (() => {
   const here = dirname(fileURLToPath(import.meta.url));
   return existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '..', '..');
 })();
-export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');
+/** Third-party test data (../shared/data beside the repository, or MINISOC_DATA). */
+export const SHARED_DATA = process.env.MINISOC_DATA ?? resolve(ROOT, '..', 'shared', 'data');
 
 /** A temporary directory others may traverse (an embedded Postgres runs as its own user under it). */
 export function tempDir(prefix = 'minisoc-test-'): string {

@@ -7,17 +7,15 @@ import { createUser as createUserKey } from '@nats-io/nkeys';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../services/api/auth.js';
-import { apiPlugin } from '../services/api/index.js';
+import { createUser } from '../services/auth/users.js';
 import { loadConfig, type Config } from '../services/core/config.js';
 import { createDb, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { createLogger } from '../services/core/log.js';
 import { ensureTopology } from '../services/core/topology.js';
-import { buildApp } from '../services/ingest/app.js';
-import { createEnrollmentToken } from '../services/security/enroll.js';
-import { enrollPlugin } from '../services/security/routes.js';
-import { addSource, revokeSource, sourceForToken } from '../services/security/sources.js';
-import { ensureNatsAuth } from '../tools/local/nats-auth.js';
+import { buildApp } from '../services/http/app.js';
+import { createEnrollmentToken } from '../services/enroll/enroll.js';
+import { addSource, revokeSource } from '../services/ingest/sources.js';
+import { ensureNatsAuth } from '../services/core/nats-accounts.js';
 import { createTestDatabase, startTestNats, tempDir, type TestDatabase, type TestNats } from './harness.js';
 
 let nats: TestNats;
@@ -37,7 +35,7 @@ async function makeApp(overrides: Partial<Record<keyof Config, string>> = {}): P
     INGEST_MAX_BODY_BYTES: '4096', CORS_ORIGINS: 'https://soc.example', ...overrides,
   });
   const deps = { nc, config: cfg, log: createLogger('security-api-test', 'silent'), db: () => db };
-  const a = await buildApp({ ...deps, plugins: [apiPlugin(deps), enrollPlugin(deps)], sourceForToken: (t) => sourceForToken(db, t) });
+  const a = await buildApp(deps, { plugins: ['ingest', 'api', 'enroll'] });
   apps.push(a);
   return a;
 }

@@ -9,8 +9,8 @@ import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/trans
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { agentInboxPrefix, ensureTopology } from '../services/core/topology.js';
-import { EnrollError, createEnrollmentToken, enroll, revokeAgent } from '../services/security/enroll.js';
-import { ensureNatsAuth, pushAccountJwt, type NatsAuth } from '../tools/local/nats-auth.js';
+import { EnrollError, createEnrollmentToken, enroll, revokeAgent } from '../services/enroll/enroll.js';
+import { ensureNatsAuth, pushAccountJwt, type NatsAuth } from '../services/core/nats-accounts.js';
 import { startNatsServer, type LocalNats } from '../tools/local/nats-server.js';
 import { createTestDatabase, tempDir, waitFor, type TestDatabase } from './harness.js';
 

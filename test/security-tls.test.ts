@@ -11,11 +11,10 @@ import { loadConfig } from '../services/core/config.js';
 import { createDb, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { createLogger } from '../services/core/log.js';
 import { ensureTopology } from '../services/core/topology.js';
-import { buildApp } from '../services/ingest/app.js';
-import { createEnrollmentToken } from '../services/security/enroll.js';
-import { enrollPlugin } from '../services/security/routes.js';
-import { natsTlsOptions } from '../services/security/tls.js';
-import { ensureNatsAuth, type NatsAuth } from '../tools/local/nats-auth.js';
+import { buildApp } from '../services/http/app.js';
+import { createEnrollmentToken } from '../services/enroll/enroll.js';
+import { natsTlsOptions } from '../services/core/tls.js';
+import { ensureNatsAuth, type NatsAuth } from '../services/core/nats-accounts.js';
 import { startNatsServer, type LocalNats } from '../tools/local/nats-server.js';
 import { createLocalTls, type LocalTls } from '../tools/local/tls.js';
 import { createTestDatabase, runCli, runNode, tempDir, waitFor, type Proc, type TestDatabase } from './harness.js';
@@ -48,7 +47,7 @@ beforeAll(async () => {
     DATABASE_URL: database.url, NATS_URL: server.url, NATS_AUTH_DIR: auth.dir, TLS_CERT_FILE: tls.serverCert, TLS_KEY_FILE: tls.serverKey, HTTP_PORT: '0',
   });
   const deps = { nc: backend, config, log: createLogger('security-tls-test', 'silent'), db: () => db };
-  app = await buildApp({ ...deps, plugins: [enrollPlugin(deps)] });
+  app = await buildApp(deps, { plugins: ['enroll'] });
   await app.listen({ host: '127.0.0.1', port: 0 });
 }, 120_000);
 

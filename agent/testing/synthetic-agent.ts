@@ -1,6 +1,6 @@
 // A test entry (dist/agent/testing/synthetic-agent.js): the agent without collectors, fed numbered events.
 // SOC_AGENT_* configure it; SYNTH_RUN names the run, SYNTH_EVENTS_PER_TICK and SYNTH_TICK_MS set the rate.
-import { pino } from 'pino';
+import { createLogger } from '../../services/core/log.js';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config.js';
 import { syntheticEvents } from './synthetic.js';
@@ -9,7 +9,7 @@ const run = process.env.SYNTH_RUN ?? 'run';
 const perTick = Number(process.env.SYNTH_EVENTS_PER_TICK ?? '0');
 const tickMs = Number(process.env.SYNTH_TICK_MS ?? '50');
 const config = loadAgentConfig();
-const agent = new Agent({ config, log: pino({ name: 'synthetic-agent', level: config.logLevel }, pino.destination(2)), collect: false });
+const agent = new Agent({ config, log: createLogger('synthetic-agent', { level: config.logLevel, stderr: true }), collect: false });
 await agent.start();
 let next = 0;
 if (perTick > 0) {

@@ -1,15 +1,15 @@
 // The analysts' API: auth, incidents and triage, event search, network graph, exports, operations, OpenAPI at /api/docs.
-import swagger from '@fastify/swagger';
+import type {} from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
 import pg from 'pg';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
 import { ConfigError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { authPlugin } from './auth.js';
-import { ApiError, errorBody } from './http.js';
+import { ApiError, errorBody } from '../core/http.js';
 import { opsRoutes } from './routes/ops.js';
 import { searchRoutes } from './routes/search.js';
 import { triageRoutes } from './routes/triage.js';
@@ -60,21 +60,9 @@ function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
   };
 }
 
-/**
- * Everything under /api that is not ingest, agents or commands. Registered app-wide (skip-override) so
- * the auth hook and the OpenAPI document cover the routes of the plugins registered after it; the
- * routes themselves sit in their own context with the API's error handler.
- */
-export function apiPlugin(deps: ApiDeps): FastifyPluginAsync {
-  const plugin: FastifyPluginAsync = async (app) => {
-    await app.register(swagger, {
-      openapi: {
-        info: { title: 'MiniSOC API', version: '1', description: 'Incidents, triage, event search, exports and operations. Errors are {statusCode, error, message}; lists are {items, nextCursor}.' },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: 'soc_session' } } },
-        security: [{ bearer: [] }, { cookie: [] }],
-      },
-    });
-    await app.register(authPlugin(deps));
+/** Everything under /api that is not ingest, agents, commands or enrollment, with the OpenAPI pages. */
+export function apiPlugin(deps: ApiDeps) {
+  return fp(async (app) => {
     await app.register(apiRoutes(deps));
     app.get('/api/docs/json', { schema: { hide: true } }, async () => app.swagger());
     app.get('/api/docs', { schema: { hide: true } }, async (_req, reply) => {
@@ -85,10 +73,7 @@ export function apiPlugin(deps: ApiDeps): FastifyPluginAsync {
 <h1>MiniSOC API</h1><p>The OpenAPI document: <a href="/api/docs/json">/api/docs/json</a>. Sign in with POST /api/login, then send
 <code>Authorization: Bearer &lt;token&gt;</code>.</p><table>${rows.join('\n')}</table>`);
     });
-  };
-  (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
-  (plugin as unknown as Record<symbol, string>)[Symbol.for('fastify.display-name')] = 'minisoc-api';
-  return plugin;
+  }, { name: 'minisoc-api', dependencies: ['minisoc-auth'], encapsulate: true });
 }
 
 function escapeHtml(s: string): string {

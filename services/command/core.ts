@@ -2,14 +2,14 @@
 // table through their lifecycle. The HTTP routes, the `soc` CLI and the command service share these.
 import { randomUUID } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
-import { ACTIONS } from '../../agent/commands.js';
+import { checkCommandArgs } from '../core/commands.js';
 import type { Db } from '../core/db/index.js';
 import type { AgentsTable, CommandsTable } from '../core/db/schema.js';
 import { ValidationError } from '../core/errors.js';
 import type { minisoc } from '../core/proto.js';
 import { checkToken } from '../core/topology.js';
-import { audit } from '../api/auth.js';
-import { iso } from '../api/http.js';
+import { audit } from '../core/audit.js';
+import { iso } from '../core/time.js';
 
 export const COMMAND_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'expired', 'refused'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
@@ -64,19 +64,14 @@ export interface AgentView {
  * command is refused here with the reason instead of travelling to the agent first.
  */
 export function checkCommand(action: string, args: Record<string, unknown>): Record<string, string> {
-  const act = ACTIONS[action];
-  if (!act) throw new ValidationError(`unknown action ${JSON.stringify(action)} (allowed: ${Object.keys(ACTIONS).join(', ')})`);
-  const strings: Record<string, string> = {};
+  const strings: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(args)) {
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new ValidationError(`argument ${k}: expected a string or a number`);
     strings[k] = String(v);
   }
-  const parsed = act.args.safeParse(strings);
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown argument(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'args'}: ${i.message}`));
-    throw new ValidationError(`bad arguments for ${action}: ${why.join('; ')}`);
-  }
-  return strings;
+  const checked = checkCommandArgs(action, strings);
+  if (!checked.ok) throw new ValidationError(checked.reason);
+  return { ...strings };
 }
 
 /** Records a command as queued (the command service delivers it when the agent is online) and audits it. */

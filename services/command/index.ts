@@ -11,8 +11,8 @@ import { Command, CommandAck, CommandResult } from '../core/proto.js';
 import { decoder, type Stage } from '../core/runner.js';
 import { startStages, type RunningService, type ServiceContext } from '../core/service.js';
 import { lastToken, subjects } from '../core/topology.js';
-import { audit } from '../api/auth.js';
 import { expireCommands, recordResult } from './core.js';
+import { audit } from '../core/audit.js';
 
 /** How long an agent has to acknowledge a command before it is tried again later. */
 const ACK_TIMEOUT_MS = 5000;

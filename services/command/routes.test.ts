@@ -3,13 +3,11 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, startTestNats, type TestDatabase, type TestNats } from '../../test/harness.js';
-import { createUser } from '../api/auth.js';
-import { apiPlugin } from '../api/index.js';
+import { createUser } from '../auth/users.js';
 import { loadConfig } from '../core/config.js';
 import { createDb, migrateToLatest, type Db } from '../core/db/index.js';
 import { createLogger } from '../core/log.js';
-import { buildApp } from '../ingest/app.js';
-import { commandRoutes } from './routes.js';
+import { buildApp } from '../http/app.js';
 
 let nats: TestNats;
 let tdb: TestDatabase;
@@ -26,7 +24,7 @@ beforeAll(async () => {
   const config = loadConfig({}, { DATABASE_URL: tdb.url, NATS_URL: nats.url });
   const log = createLogger('command-routes-test', 'silent');
   const deps = { nc, config, log, db: () => db };
-  app = await buildApp({ ...deps, plugins: [apiPlugin(deps), commandRoutes(deps)] });
+  app = await buildApp(deps, { plugins: ['api', 'commands'] });
   for (const role of ['viewer', 'analyst', 'admin'] as const) {
     await createUser(db, `${role}1`, role, `${role}-password`);
     const res = await app.inject({ method: 'POST', url: '/api/login', payload: { name: `${role}1`, password: `${role}-password` } });

@@ -1,12 +1,12 @@
 // HTTP routes for agents and their commands: list agents with their health, send a command, follow it.
-import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
 import { ValidationError } from '../core/errors.js';
-import { requireRole } from '../api/auth.js';
-import { authErrors, errorSchema, sendError } from '../api/http.js';
+import { authErrors, errorSchema, sendError } from '../core/http.js';
 import { COMMAND_STATUSES, MAX_EXPIRY_S, UnknownAgent, createCommand, getAgent, getCommand, listAgents, listCommands } from './core.js';
+import { requireRole } from '../auth/plugin.js';
 
 const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -28,8 +28,8 @@ const CommandSchema = Type.Object({
 
 const AgentId = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
 
-export function commandRoutes(deps: { db: () => Db; config: Config }): FastifyPluginAsync {
-  return async (app) => {
+export function commandRoutes(deps: { db: () => Db; config: Config }) {
+  return fp(async (app) => {
     app.get<{ Querystring: { status?: string } }>('/api/agents', {
       preHandler: requireRole('viewer'),
       schema: {
@@ -99,5 +99,5 @@ export function commandRoutes(deps: { db: () => Db; config: Config }): FastifyPl
       const cmd = await getCommand(deps.db(), req.params.id);
       return cmd ?? sendError(reply, 404, `no command ${JSON.stringify(req.params.id)}`);
     });
-  };
+  }, { name: 'minisoc-commands', dependencies: ['minisoc-auth'], encapsulate: true });
 }

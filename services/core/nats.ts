@@ -8,7 +8,7 @@ export interface NatsOptions {
   url: string;
   name: string;
   credsFile?: string;
-  /** TLS to the server (CA, client certificate): see services/security/tls.ts natsTlsOptions. */
+  /** TLS to the server (CA, client certificate): see services/core/tls.ts natsTlsOptions. */
   tls?: TlsOptions;
   log?: Logger;
   /**

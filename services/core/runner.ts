@@ -1,11 +1,12 @@
 // The stage runner: the only code that touches JetStream messages for a pipeline stage.
 import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { backoffMs } from './backoff.js';
 import { DeadLetter } from './proto.js';
 import { DecodeError, TransientError, errorMessage, isPoison } from './errors.js';
 import type { Logger } from './log.js';
 import { stageMetrics } from './metrics.js';
-import { consumerSpec, ensureConsumer, subjects, type StreamName } from './topology.js';
+import { consumerSpec, ensureConsumer, lagOf, subjects, type StreamName } from './topology.js';
 
 /** What the runner knows about the message a stage is handling. */
 export interface MessageMeta {
@@ -77,12 +78,6 @@ export function deadLetterOutput(meta: MessageMeta, err: unknown, payload: Uint8
     error: errorMessage(err), payload, failed_ms: Date.now(), source_id: sourceId,
   }).finish();
   return { subject: subjects.dlq(meta.stage), data: dl, key: recordIndex < 0 ? 'dlq' : `dlq.${recordIndex}` };
-}
-
-/** Backoff for the n-th delivery: 200 ms doubling, capped, with ±20 % jitter so retries spread out. */
-export function backoffMs(deliveryCount: number, maxMs: number): number {
-  const base = Math.min(maxMs, 200 * 2 ** Math.min(20, Math.max(0, deliveryCount - 1)));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
 class Slots {
@@ -186,7 +181,7 @@ export class StageRunner<T> {
   private async readLag(): Promise<void> {
     try {
       const info = await this.jsm!.consumers.info(this.stage.stream, this.stage.name);
-      stageMetrics.lag.set(this.labels, info.num_pending + info.num_ack_pending);
+      stageMetrics.lag.set(this.labels, lagOf(info));
     } catch {
       // Lag is informational; the consume loop reports real connection trouble.
     }
@@ -252,7 +247,7 @@ export class StageRunner<T> {
   }
 
   private retry(m: JsMsg, meta: MessageMeta, err: unknown): void {
-    const delay = backoffMs(meta.deliveryCount, this.opts.maxBackoffMs);
+    const delay = backoffMs(meta.deliveryCount, { maxMs: this.opts.maxBackoffMs });
     meta.log.warn({ stream: meta.stream, seq: meta.seq, delivery: meta.deliveryCount, delayMs: delay, err: errorMessage(err) }, 'retrying message later');
     stageMetrics.retried.inc(this.labels);
     m.nak(delay);

@@ -10,7 +10,7 @@ import { registry } from './metrics.js';
 import { connectNats } from './nats.js';
 import { StageRunner, type Stage } from './runner.js';
 import { ensureTopology } from './topology.js';
-import { natsTlsOptions } from '../security/tls.js';
+import { natsTlsOptions } from './tls.js';
 
 export interface ServiceContext {
   config: Config;

@@ -140,6 +140,22 @@ export function consumers(detectShards = 1): ConsumerSpec[] {
 /** The durable consumers with one detect instance. */
 export const CONSUMERS: ConsumerSpec[] = consumers(1);
 
+export interface ConsumerLag { stream: StreamName; durable: string; pending: number; ackPending: number }
+
+/** What a durable consumer has yet to finish: messages waiting in the stream plus delivered but not acknowledged. */
+export function lagOf(info: { num_pending: number; num_ack_pending: number }): number {
+  return info.num_pending + info.num_ack_pending;
+}
+
+/** The lag of every durable consumer of the pipeline; a consumer that cannot be read (not created yet) is left out. */
+export async function pipelineLag(jsm: JetStreamManager, detectShards = 1): Promise<ConsumerLag[]> {
+  const rows = await Promise.all(consumers(detectShards).map(async (c) => {
+    const info = await jsm.consumers.info(c.stream, c.durable).catch(() => null);
+    return info ? { stream: c.stream, durable: c.durable, pending: info.num_pending, ackPending: info.num_ack_pending } : null;
+  }));
+  return rows.filter((r): r is ConsumerLag => r !== null);
+}
+
 function consumerConfig(c: ConsumerSpec, ackWaitMs: number): Partial<ConsumerConfig> {
   return {
     durable_name: c.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
@@ -147,8 +163,8 @@ function consumerConfig(c: ConsumerSpec, ackWaitMs: number): Partial<ConsumerCon
   };
 }
 
-function sameValues(want: Record<string, unknown>, have: Record<string, unknown>): boolean {
-  return Object.entries(want).every(([k, v]) => JSON.stringify(have[k]) === JSON.stringify(v));
+function sameValues(want: object, have: object): boolean {
+  return Object.entries(want).every(([k, v]) => JSON.stringify((have as Record<string, unknown>)[k]) === JSON.stringify(v));
 }
 
 /** Creates or updates every stream and durable consumer; safe to call from every service at start. */
@@ -165,7 +181,7 @@ export async function ensureTopology(jsm: JetStreamManager, limits: TopologyLimi
         if (!(await jsm.streams.info(name).catch(() => null))) throw err;
       });
       log?.info({ stream: name }, 'stream created');
-    } else if (!sameValues(cfg as Record<string, unknown>, info.config as unknown as Record<string, unknown>)) {
+    } else if (!sameValues(cfg, info.config)) {
       // Some settings (retention, storage) cannot change on a live stream: keep it running as it is and say so.
       await jsm.streams.update(name, { ...info.config, ...cfg }).then(
         () => log?.info({ stream: name }, 'stream updated'),
@@ -194,7 +210,7 @@ export async function ensureConsumer(jsm: JetStreamManager, c: ConsumerSpec, ack
   });
   if (!info) {
     await jsm.consumers.add(c.stream, cfg);
-  } else if (!sameValues(cfg as Record<string, unknown>, info.config as unknown as Record<string, unknown>)) {
+  } else if (!sameValues(cfg, info.config)) {
     await jsm.consumers.update(c.stream, c.durable, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending, max_deliver: cfg.max_deliver });
   }
 }

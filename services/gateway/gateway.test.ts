@@ -4,14 +4,14 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase, startTestNats, waitFor, type TestDatabase, type TestNats } from '../../test/harness.js';
-import { createToken, createUser } from '../api/auth.js';
+import { createToken, createUser } from '../auth/users.js';
 import { loadConfig } from '../core/config.js';
 import { createDb, migrateToLatest, type Db } from '../core/db/index.js';
 import { createLogger } from '../core/log.js';
 import { AgentStatus, Alert, EventBatch, type Event } from '../core/proto.js';
 import { subjects } from '../core/topology.js';
-import { buildApp } from '../ingest/app.js';
-import { gatewayPlugin, type GatewayLimits } from './index.js';
+import { buildApp } from '../http/app.js';
+import type { GatewayLimits } from './index.js';
 
 let nats: TestNats;
 let database: TestDatabase;
@@ -27,7 +27,7 @@ const MAX_ITEMS = 5;
 async function startGateway(limits: Partial<GatewayLimits>): Promise<{ app: FastifyInstance; wsUrl: string }> {
   const log = createLogger('gateway-test', 'silent');
   const config = loadConfig({});
-  const app = await buildApp({ nc, config, log, plugins: [gatewayPlugin({ nc, config, log, db: () => db, lagIntervalMs: 500, limits })] });
+  const app = await buildApp({ nc, config, log, db: () => db }, { plugins: ['gateway'], gateway: { lagIntervalMs: 500, limits } });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, wsUrl: url.replace(/^http/, 'ws') + '/ws' };
 }

@@ -2,14 +2,15 @@
 import websocket from '@fastify/websocket';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { userFromToken, type AuthUser } from '../api/auth.js';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { userFromToken, type AuthUser } from '../auth/users.js';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { AgentStatus, Alert, EventBatch } from '../core/proto.js';
-import { consumers, lastToken, subjects } from '../core/topology.js';
+import { lagOf, lastToken, pipelineLag, subjects } from '../core/topology.js';
 import { gatewayMetrics } from './metrics.js';
 import { DEFAULT_LIMITS, Hub, type GatewayLimits } from './hub.js';
 
@@ -41,19 +42,15 @@ function requestToken(req: FastifyRequest): string | undefined {
   return auth.startsWith('Bearer ') ? auth.slice(7).trim() || undefined : undefined;
 }
 
-/** Reads pending + ack-pending of every durable consumer of the pipeline, by "STREAM/consumer". */
+/** Pending + ack-pending of every durable consumer of the pipeline, by "STREAM/consumer". */
 async function readLag(nc: NatsConnection, detectShards: number): Promise<Record<string, number>> {
-  const jsm = await jetstreamManager(nc);
   const lag: Record<string, number> = {};
-  await Promise.all(consumers(detectShards).map(async (c) => {
-    const info = await jsm.consumers.info(c.stream, c.durable).catch(() => null);
-    if (info) lag[`${c.stream}/${c.durable}`] = info.num_pending + info.num_ack_pending;
-  }));
+  for (const c of await pipelineLag(await jetstreamManager(nc), detectShards)) lag[`${c.stream}/${c.durable}`] = lagOf({ num_pending: c.pending, num_ack_pending: c.ackPending });
   return lag;
 }
 
-export function gatewayPlugin(deps: GatewayDeps): FastifyPluginAsync {
-  return async (app) => {
+export function gatewayPlugin(deps: GatewayDeps) {
+  return fp(async (app) => {
     const log = deps.log.child({ component: 'gateway' });
     const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...deps.limits };
     const authenticate = deps.authenticate ?? ((token: string) => userFromToken(deps.db(), token));
@@ -129,5 +126,5 @@ export function gatewayPlugin(deps: GatewayDeps): FastifyPluginAsync {
       socket.on('close', () => hub.remove(socket));
       socket.on('error', () => hub.remove(socket));
     });
-  };
+  }, { name: 'minisoc-gateway', dependencies: ['minisoc-auth'], encapsulate: true });
 }

@@ -10,8 +10,8 @@ import { agentMetrics } from '../core/metrics.js';
 import { Alert, AgentStatus, Heartbeat } from '../core/proto.js';
 import type { RunningService, ServiceContext } from '../core/service.js';
 import { KV_BUCKETS, STREAMS, lastToken, subjects } from '../core/topology.js';
-import { pgJson } from '../store/sink.js';
 import { applyHeartbeat, reassess, type AgentState, type MonitorSettings, type Transition } from './monitor.js';
+import { pgJson } from '../core/db/index.js';
 
 export const OFFLINE_RULE_ID = 'minisoc-agent-offline';
 

@@ -9,6 +9,7 @@ import type { Logger } from '../core/log.js';
 import { ingestMetrics, registry } from '../core/metrics.js';
 import { RawBatch } from '../core/proto.js';
 import { subjects } from '../core/topology.js';
+import { backoffMs, sleep } from '../core/backoff.js';
 
 const dropped = new Counter({ name: 'minisoc_syslog_dropped_total', help: 'UDP syslog datagrams dropped because the buffer was full (UDP has no backpressure)', registers: [registry] });
 
@@ -106,7 +107,7 @@ export async function startSyslog(js: JetStreamClient, o: SyslogOptions, log: Lo
         } catch (err) {
           failures++;
           log.warn({ err: errorMessage(err), buffered: pending.length }, 'JetStream refused a syslog batch, keeping it');
-          await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** Math.min(5, failures))));
+          await sleep(backoffMs(failures, { maxMs: 5000 }));
           continue;
         }
         failures = 0;

@@ -1,15 +1,9 @@
 // Writes store rows to PostgreSQL: one statement per batch, idempotent under redelivery.
 import { sql } from 'kysely';
-import { classifyDbError, ensurePartitions, forgetPartitions, type Db } from '../core/db/index.js';
+import { classifyDbError, ensurePartitions, forgetPartitions, pgJson, type Db } from '../core/db/index.js';
 import { storeMetrics } from '../core/metrics.js';
 import { daysOf, type AlertRow, type DeadLetterRow, type EventRow } from './core.js';
 import { activeSuppressions, suppressedBy } from './suppressions.js';
-
-/** JSON for Postgres: jsonb cannot hold NUL characters, so escaped NULs are removed (not their backslashes). */
-export function pgJson(value: unknown): string {
-  const s = JSON.stringify(value);
-  return s.includes('\\u0000') ? s.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1') : s;
-}
 
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
   try {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Logger } from '../core/log.js';
 
 export interface WebDeps {
@@ -22,8 +22,8 @@ function defaultDir(): string {
   return resolve(dir, 'dist', 'web');
 }
 
-export function webPlugin(deps: WebDeps): FastifyPluginAsync {
-  return async (app) => {
+export function webPlugin(deps: WebDeps) {
+  return fp(async (app) => {
     const root = deps.dir ?? defaultDir();
     if (!existsSync(join(root, 'index.html'))) {
       deps.log.warn({ root }, 'the dashboard is not built (npm run build); / answers with how to build it');
@@ -53,5 +53,5 @@ export function webPlugin(deps: WebDeps): FastifyPluginAsync {
       // A path of the app itself (/incidents, /network/...): the app's router takes it from here.
       return reply.header('cache-control', 'no-cache').sendFile('index.html');
     });
-  };
+  }, { name: 'minisoc-web', encapsulate: true });
 }

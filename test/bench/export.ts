@@ -6,12 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { connect } from '@nats-io/transport-node';
 import { sql } from 'kysely';
-import { createUser } from '../../services/api/auth.js';
-import { apiPlugin } from '../../services/api/index.js';
+import { createUser } from '../../services/auth/users.js';
 import { loadConfig } from '../../services/core/config.js';
 import { createDb, ensurePartitions, migrateToLatest } from '../../services/core/db/index.js';
 import { createLogger } from '../../services/core/log.js';
-import { buildApp } from '../../services/ingest/app.js';
+import { buildApp } from '../../services/http/app.js';
 import { createTestDatabase, startTestNats, waitFor } from '../harness.js';
 
 const ROWS = Number(process.env.EXPORT_ROWS ?? 1_000_000);
@@ -22,7 +21,7 @@ async function serve(): Promise<void> {
   const log = createLogger('bench-export-server', 'warn');
   const nc = await connect({ servers: config.NATS_URL! });
   const db = createDb(config.DATABASE_URL!);
-  const app = await buildApp({ nc, config, log, plugins: [apiPlugin({ nc, config, log, db: () => db })] });
+  const app = await buildApp({ nc, config, log, db: () => db }, { plugins: ['api'] });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`${url}\n`);
 }

@@ -21,7 +21,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { Alert, RawBatch } from '../../services/core/proto.js';
 import { loadRules } from '../../services/detect/sigma/loader.js';
 import { freePort } from '../../tools/local/postgres.js';
-import { ROOT, createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc } from '../harness.js';
+import { ROOT, SHARED_DATA, createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc } from '../harness.js';
 import { prng } from '../prng.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -29,7 +29,7 @@ const PER_REQUEST = Number(process.env.BENCH_BATCH ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 5_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
-const DATA = process.env.MINISOC_DATA ?? join(ROOT, '..', 'shared', 'data');
+const DATA = SHARED_DATA;
 const OUT = join(ROOT, 'test-output', 'bench');
 const RECORDS_PER_MESSAGE = 500; // INGEST_BATCH_RECORDS' default: what ingest puts in one stream message
 

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../../services/api/auth.js';
+import { createUser } from '../../services/auth/users.js';
 import { createDb } from '../../services/core/db/index.js';
 import { freePort } from '../../tools/local/postgres.js';
 import { ROOT, runNode, tempDir, waitFor, type Proc } from '../harness.js';

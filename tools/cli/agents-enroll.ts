@@ -1,18 +1,18 @@
 // `soc agents enroll|revoke|credentials` and `soc init`: NATS keys, one-time enrollment tokens, revocation.
 import type { Command } from 'commander';
-import { audit } from '../../services/api/auth.js';
 import { loadConfig } from '../../services/core/config.js';
 import { ConfigError, errorMessage } from '../../services/core/errors.js';
-import { checkTags, createEnrollmentToken, listCredentials, revokeAgent } from '../../services/security/enroll.js';
-import { withSystemNats } from '../../services/security/routes.js';
-import { authDir, ensureNatsAuth, loadNatsAuth, pushAccountJwt } from '../local/nats-auth.js';
+import { checkTags, createEnrollmentToken, listCredentials, revokeAgent } from '../../services/enroll/enroll.js';
+import { withSystemNats } from '../../services/enroll/routes.js';
+import { authDir, ensureNatsAuth, loadNatsAuth, pushAccountJwt } from '../../services/core/nats-accounts.js';
 import { createLocalTls } from '../local/tls.js';
-import { parseDuration } from './agents.js';
+import { parseDurationMs } from '../../services/core/time.js';
 import { cliActor, withDb } from './incidents.js';
-import { natsTarget } from './runtime.js';
+import { natsTarget } from '../local/runtime.js';
+import { audit } from '../../services/core/audit.js';
 
 async function enrollToken(o: { expires: string; tags?: string; json?: boolean }): Promise<void> {
-  const ttlS = parseDuration('--expires', o.expires);
+  const ttlS = Math.ceil(parseDurationMs('--expires', o.expires) / 1000);
   let tags: string[];
   try { tags = checkTags(o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : []); } catch (err) { throw new ConfigError(`--tags: ${errorMessage(err)}`); }
   const { token, expiresAt } = await withDb(async (db) => {

@@ -1,6 +1,7 @@
 // `soc agents` and `soc cmd`: agents with their health, and commands sent to them, straight from the database.
 import type { Command } from 'commander';
 import { ConfigError, ValidationError } from '../../services/core/errors.js';
+import { parseDurationMs } from '../../services/core/time.js';
 import { COMMAND_STATUSES, FINAL, UnknownAgent, createCommand, getCommand, listAgents, listCommands, type CommandView } from '../../services/command/core.js';
 import { cliActor, withDb } from './incidents.js';
 
@@ -14,13 +15,6 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-/** '30s', '15m', '2h', '7d' in seconds. */
-export function parseDuration(what: string, value: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(value);
-  if (!m) throw new ConfigError(`${what} ${JSON.stringify(value)}: expected a duration such as 30s, 15m, 2h or 7d`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's'];
 }
 
 /** 'key=value' words into command arguments. */
@@ -71,8 +65,8 @@ export function registerAgentCommands(program: Command): void {
     .option('--json', 'print the command as JSON')
     .action(async (agent: string, action: string, words: string[], o: { expires: string; wait?: string | boolean; json?: boolean }) => {
       const args = parseArgs(words);
-      const expiresInS = parseDuration('--expires', o.expires);
-      const waitS = typeof o.wait === 'string' ? parseDuration('--wait', o.wait) : o.wait ? 60 : 0;
+      const expiresInS = Math.ceil(parseDurationMs('--expires', o.expires) / 1000);
+      const waitS = typeof o.wait === 'string' ? Math.ceil(parseDurationMs('--wait', o.wait) / 1000) : o.wait ? 60 : 0;
       const final = await withDb(async (db) => {
         let c: CommandView;
         try {

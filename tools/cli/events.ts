@@ -1,8 +1,9 @@
-// `soc events`: stored events, newest first, with filters, as a table or NDJSON.
-import { sql } from 'kysely';
+// `soc events`: stored events, newest first, with the API's filters, as a table or NDJSON.
 import { createDb } from '../../services/core/db/index.js';
 import { ConfigError } from '../../services/core/errors.js';
-import { databaseUrl } from './runtime.js';
+import { ApiError } from '../../services/core/http.js';
+import { eventFilter, filteredEvents } from '../../services/api/queries/events.js';
+import { databaseUrl } from '../local/runtime.js';
 
 export interface EventsOptions {
   since?: string;
@@ -13,26 +14,22 @@ export interface EventsOptions {
   json?: boolean;
 }
 
-/** '15m', '2h', '7d', '30s' before now, or an ISO time. */
-export function parseSince(value: string, nowMs = Date.now()): Date {
-  const m = /^(\d+)(s|m|h|d)$/.exec(value);
-  if (m) return new Date(nowMs - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's']);
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new ConfigError(`--since ${JSON.stringify(value)}: expected a duration such as 15m, 2h, 7d or an ISO time`);
-  return new Date(t);
-}
-
 export async function events(o: EventsOptions): Promise<void> {
   const limit = Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000_000) throw new ConfigError(`--limit ${JSON.stringify(o.limit)}: expected a whole number from 1 to 10000000`);
+  let filter;
+  try {
+    filter = eventFilter({ since: o.since, host: o.host, source: o.source, category: o.category });
+  } catch (err) {
+    // The API's 400 reasons name the parameter; on the command line it is the option of the same name.
+    if (err instanceof ApiError) throw new ConfigError(`--${err.message}`, { cause: err });
+    throw err;
+  }
   const db = createDb(databaseUrl(), { max: 1 });
   try {
-    let q = db.selectFrom('events').select(['id', 'ts', 'source_id', 'host_name', 'category', 'action', 'outcome', 'source_ip', 'user_name', 'message', 'doc']);
-    if (o.since) q = q.where('ts', '>=', parseSince(o.since));
-    if (o.host) q = q.where('host_name', '=', o.host.toLowerCase());
-    if (o.source) q = q.where('source_id', '=', o.source);
-    if (o.category) q = q.where(sql<boolean>`category @> ARRAY[${o.category}]::text[]`);
-    const rows = await q.orderBy('ts', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    const rows = await filteredEvents(db, filter)
+      .select(['id', 'ts', 'source_id', 'host_name', 'category', 'action', 'outcome', 'source_ip', 'user_name', 'message', 'doc'])
+      .orderBy('ts', 'desc').orderBy('id', 'desc').limit(limit).execute();
     const out: string[] = [];
     for (const r of rows) {
       if (o.json) {

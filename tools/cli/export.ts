@@ -6,7 +6,7 @@ import pg from 'pg';
 import { EXPORT_FORMATS, EXPORT_KINDS, exportCount, startExport, type ExportFormat, type ExportKind } from '../../services/api/queries/export.js';
 import { ConfigError } from '../../services/core/errors.js';
 import { withDb } from './incidents.js';
-import { databaseUrl } from './runtime.js';
+import { databaseUrl } from '../local/runtime.js';
 
 export interface ExportOptions {
   kind: string;

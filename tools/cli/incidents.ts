@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { getAlert, listIncidents, triageAlert, CLOSE_REASONS, type CloseReason, type IncidentQuery } from '../../services/api/queries/incidents.js';
 import { createDb, type Db } from '../../services/core/db/index.js';
 import { ConfigError } from '../../services/core/errors.js';
-import { databaseUrl } from './runtime.js';
+import { databaseUrl } from '../local/runtime.js';
 
 /** Who did it, in the audit log. */
 export function cliActor(): string {

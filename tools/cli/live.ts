@@ -7,7 +7,7 @@ import { connectNats } from '../../services/core/nats.js';
 import { Alert, EventBatch } from '../../services/core/proto.js';
 import { subjects } from '../../services/core/topology.js';
 import { withDb } from './incidents.js';
-import { natsTarget } from './runtime.js';
+import { natsTarget } from '../local/runtime.js';
 import { createLogger } from '../../services/core/log.js';
 
 async function withNats<T>(work: (nc: NatsConnection) => Promise<T>): Promise<T> {

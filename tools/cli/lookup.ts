@@ -7,7 +7,7 @@ import { AssetRegistry, loadAssetRecords } from '../../services/enrich/assets.js
 import { explainAddress, type AddressReport } from '../../services/enrich/explain.js';
 import { FeedManager, type FeedStatus } from '../../services/enrich/feeds.js';
 import { openGeo, SHIPPED_GEO_DB_CREDIT, type DatabaseInfo } from '../../services/enrich/geo.js';
-import { databaseUrl } from './runtime.js';
+import { databaseUrl } from '../local/runtime.js';
 
 export interface LookupOptions {
   /** Feeds file; default INTEL_FEEDS_FILE. */

@@ -1,9 +1,9 @@
 // `soc sources add|revoke|list`: HTTP ingest sources, each bound to a format, with the API token a shipper posts with.
 import type { Command } from 'commander';
-import { audit } from '../../services/api/auth.js';
 import { ConfigError, ValidationError } from '../../services/core/errors.js';
-import { addSource, listSources, revokeSource } from '../../services/security/sources.js';
+import { addSource, listSources, revokeSource } from '../../services/ingest/sources.js';
 import { cliActor, withDb } from './incidents.js';
+import { audit } from '../../services/core/audit.js';
 
 async function add(name: string, o: { format: string; rotate?: boolean }): Promise<void> {
   const token = await withDb(async (db) => {

@@ -13,18 +13,18 @@ import { topologyLimits, type RunningService, type ServiceContext, type ServiceS
 import { ensureTopology } from '../../services/core/topology.js';
 import { startDetect } from '../../services/detect/service.js';
 import { startEnrich } from '../../services/enrich/index.js';
-import { startIngest } from '../../services/ingest/index.js';
+import { startHttp } from '../../services/http/index.js';
 import { startNormalize } from '../../services/normalize/index.js';
 import { startStore } from '../../services/store/index.js';
 import { startHeartbeat } from '../../services/heartbeat/index.js';
 import { startCommand } from '../../services/command/index.js';
 import { startNatsServer, type LocalNats } from '../local/nats-server.js';
-import { authDir, ensureNatsAuth } from '../local/nats-auth.js';
+import { authDir, ensureNatsAuth } from '../../services/core/nats-accounts.js';
 import { localTls } from '../local/tls.js';
-import { natsTlsOptions } from '../../services/security/tls.js';
+import { natsTlsOptions } from '../../services/core/tls.js';
 import { startEmbeddedPostgres, type LocalPostgres } from '../local/postgres.js';
-import { removeRuntime, writeRuntime } from './runtime.js';
-import { ensureFirstAdmin } from '../../services/api/auth.js';
+import { removeRuntime, writeRuntime } from '../local/runtime.js';
+import { ensureFirstAdmin } from '../../services/auth/users.js';
 import { demoSourceTokens, startDemo, writeDemoIntelFeeds } from '../simulator/demo.js';
 
 /** Services in start order; they stop in reverse, so ingest stops taking input first... */
@@ -35,8 +35,10 @@ const SERVICES: Record<string, ServiceStarter> = {
   detect: startDetect,
   enrich: startEnrich,
   normalize: startNormalize,
-  ingest: startIngest,
+  http: startHttp,
 };
+/** Earlier names of services, still accepted in SOC_SERVICES. */
+const ALIASES: Record<string, string> = { ingest: 'http' };
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -48,7 +50,7 @@ function portFree(port: number): Promise<boolean> {
 
 function selected(config: Config): string[] {
   if (!config.SOC_SERVICES) return Object.keys(SERVICES);
-  const names = config.SOC_SERVICES.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = config.SOC_SERVICES.split(',').map((s) => s.trim()).filter(Boolean).map((n) => ALIASES[n] ?? n);
   for (const n of names) if (!SERVICES[n]) throw new ConfigError(`SOC_SERVICES: unknown service ${JSON.stringify(n)} (known: ${Object.keys(SERVICES).join(', ')})`);
   return Object.keys(SERVICES).filter((n) => names.includes(n));
 }
@@ -132,7 +134,7 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
     writeRuntime(dataDir, { pid: process.pid, natsUrl, databaseUrl, httpUrl, natsCreds: cfg.NATS_CREDS, natsTlsCa: cfg.NATS_TLS_CA });
     log.info({ services: names, http: httpUrl, nats: natsUrl }, 'MiniSOC is up');
     if (httpUrl) process.stdout.write(`MiniSOC is up: POST logs to ${httpUrl}/api/ingest, metrics at ${httpUrl}/metrics\n`);
-    if (opts.demo && !httpUrl) throw new ConfigError('--demo needs the ingest service (SOC_SERVICES leaves it out)');
+    if (opts.demo && !httpUrl) throw new ConfigError('--demo needs the http service (SOC_SERVICES leaves it out)');
     // The demo posts like any log shipper: with a token per source, made (again) at every start.
     demo = opts.demo ? startDemo({ httpUrl, nc, log: log.child({ service: 'demo' }), tokens: await demoSourceTokens(db) }) : undefined;
     if (demo) process.stdout.write(`Demo: simulated traffic (200 events/s) with an attack every 4 s. Dashboard: ${httpUrl}/\n`);

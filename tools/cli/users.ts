@@ -1,9 +1,11 @@
 // `soc users add|list`: dashboard and API users with roles.
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { audit, createUser, isRole, listUsers, ROLES } from '../../services/api/auth.js';
+import { Writable } from 'node:stream';
+import { createUser, isRole, listUsers, ROLES } from '../../services/auth/users.js';
 import { ConfigError, ValidationError } from '../../services/core/errors.js';
 import { cliActor, withDb } from './incidents.js';
+import { audit } from '../../services/core/audit.js';
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -12,11 +14,12 @@ async function readStdin(): Promise<string> {
 }
 
 async function prompt(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  // Typed characters are not echoed: the password never shows on screen.
-  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => { if (s.startsWith(question)) process.stderr.write(question); };
+  // Typed characters are not echoed: readline writes its echo to a stream that drops it, so the password never shows.
+  const silent = new Writable({ write: (_chunk, _enc, done) => done() });
+  const rl = createInterface({ input: process.stdin, output: silent, terminal: true });
+  process.stderr.write(question);
   try {
-    return await new Promise((resolve) => rl.question(question, resolve));
+    return await new Promise((resolve) => rl.question('', resolve));
   } finally {
     rl.close();
     process.stderr.write('\n');

@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db } from '../../services/core/db/index.js';
 import { ConfigError, ValidationError } from '../../services/core/errors.js';
 import type { Logger } from '../../services/core/log.js';
-import { addSource } from '../../services/security/sources.js';
+import { addSource } from '../../services/ingest/sources.js';
 import { SOURCES, type SourceId } from './formats.js';
 import { startSimulation, type Simulation } from './index.js';
 import { C2_ADDRESSES, SCENARIOS } from './scenarios.js';

@@ -4,8 +4,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../../services/core/config.js';
 import { ConfigError } from '../../services/core/errors.js';
 import { connectNats } from '../../services/core/nats.js';
-import { natsTlsOptions } from '../../services/security/tls.js';
-import { runtimeFile, type Runtime } from '../cli/runtime.js';
+import { natsTlsOptions } from '../../services/core/tls.js';
+import { parseDurationMs } from '../../services/core/time.js';
+import { runtimeFile, type Runtime } from '../local/runtime.js';
 import { Engine, type StartedScenario } from './engine.js';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.js';
 import type { SourceId } from './formats.js';
@@ -13,7 +14,6 @@ import { HttpTarget, NatsTarget, SimulatorError, SplitTarget, StdoutTarget, type
 
 export { SCENARIOS, RULES, C2_ADDRESSES } from './scenarios.js';
 export type { Scenario } from './scenarios.js';
-export { startDemo, type DemoOptions, type Demo } from './demo.js';
 
 export interface SimulationOptions {
   /** Background events per second. */
@@ -104,14 +104,6 @@ export function selectScenarios(values: string[]): Scenario[] {
   });
 }
 
-/** "30s", "5m", "1h" or a number of seconds, in ms. */
-export function parseDuration(what: string, v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new ConfigError(`${what}: ${JSON.stringify(v)} is not a duration (e.g. 30s, 5m, 1h)`);
-  const n = Number(m[1]);
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
-}
-
 function positive(what: string, v: string, integer = false): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw new ConfigError(`${what}: ${JSON.stringify(v)} must be a ${integer ? 'non-negative integer' : 'non-negative number'}`);
@@ -139,8 +131,8 @@ export async function simulate(opts: SimulateCliOptions): Promise<void> {
   }
   const rate = positive('--rate', opts.rate);
   const seed = positive('--seed', opts.seed, true);
-  const durationMs = opts.duration ? parseDuration('--duration', opts.duration) : undefined;
-  const attackEveryMs = parseDuration('--attack-every', opts.attackEvery);
+  const durationMs = opts.duration ? parseDurationMs('--duration', opts.duration) : undefined;
+  const attackEveryMs = parseDurationMs('--attack-every', opts.attackEvery);
   let scenarios = selectScenarios(opts.scenario);
   if (!['http', 'nats'].includes(opts.target)) throw new ConfigError(`--target: ${JSON.stringify(opts.target)} must be http or nats`);
   const startMs = opts.start ? Date.parse(opts.start) : undefined;

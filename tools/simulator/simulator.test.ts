@@ -9,7 +9,8 @@ import { loadRules } from '../../services/detect/sigma/loader.js';
 import { normalizeRaw, normalizeTelemetry } from '../../services/normalize/core.js';
 import { Engine } from './engine.js';
 import { SOURCES, type SimRecord } from './formats.js';
-import { parseDuration, selectScenarios, startSimulation } from './index.js';
+import { selectScenarios, startSimulation } from './index.js';
+import { parseDurationMs } from '../../services/core/time.js';
 import { RULES, SCENARIOS, payloads } from './scenarios.js';
 
 const { rules } = loadRules([join(import.meta.dirname, '..', '..', 'rules')]);
@@ -106,8 +107,8 @@ describe('soc simulate engine', () => {
 
   it('refuses bad options with a message naming them', () => {
     expect(() => selectScenarios(['sql-injection,nope'])).toThrow(/--scenario: unknown scenario "nope" \(known: sql-injection/);
-    expect(() => parseDuration('--duration', '5 minutes')).toThrow(/--duration: "5 minutes" is not a duration/);
-    expect(parseDuration('--duration', '2m')).toBe(120_000);
+    expect(() => parseDurationMs('--duration', '5 minutes')).toThrow(/--duration "5 minutes": expected a duration/);
+    expect(parseDurationMs('--duration', '2m')).toBe(120_000);
     expect(() => startSimulation({ rate: 1, seed: 1, scenarios: selectScenarios(['agent-silent']), attackEveryMs: 1000, logs: { http: 'http://127.0.0.1:1' } }))
       .toThrow(/agent-silent needs simulated agents/);
   });

@@ -5,8 +5,9 @@ import { sql, type SqlBool } from 'kysely';
 import type { Db } from '../../core/db/index.js';
 import { RawBatch } from '../../core/proto.js';
 import { lastToken } from '../../core/topology.js';
-import { audit } from '../auth.js';
-import { ApiError, decodeCursor, encodeCursor, iso } from '../http.js';
+import { ApiError, decodeCursor, encodeCursor } from '../../core/http.js';
+import { audit } from '../../core/audit.js';
+import { iso } from '../../core/time.js';
 
 export interface DeadLetterItem {
   id: string;

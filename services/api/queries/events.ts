@@ -2,7 +2,8 @@
 import { isIP } from 'node:net';
 import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database, Db } from '../../core/db/index.js';
-import { ApiError, decodeCursor, encodeCursor, iso, parseTime } from '../http.js';
+import { ApiError, decodeCursor, encodeCursor, parseTime } from '../../core/http.js';
+import { iso } from '../../core/time.js';
 
 /** The query parameters as they arrive (strings), shared by the route, the CLI and exports. */
 export interface EventQuery {

@@ -75,9 +75,9 @@ export async function startExport(pool: pg.Pool, db: Db, kind: ExportKind, forma
     },
     readableObjectMode: format === 'csv',
   });
-  const stages: NodeJS.ReadWriteStream[] = [toLine];
+  const stages: Transform[] = [toLine];
   if (format === 'csv') stages.push(stringify({ header: true, columns: [...columns], quoted_match: /[\r\n]/ }));
-  const out = stages[stages.length - 1] as unknown as Readable;
+  const out: Readable = stages[stages.length - 1]!;
   const done = pipeline(rows, ...(stages as [Transform])).then(
     () => client.release(),
     (err: unknown) => {

@@ -3,8 +3,9 @@ import { sql, type Selectable, type SqlBool } from 'kysely';
 import type { Db } from '../../core/db/index.js';
 import type { AlertsTable } from '../../core/db/schema.js';
 import { SEVERITIES } from '../../core/topology.js';
-import { audit } from '../auth.js';
-import { ApiError, decodeCursor, encodeCursor, iso, parseTime } from '../http.js';
+import { ApiError, decodeCursor, encodeCursor, parseTime } from '../../core/http.js';
+import { audit } from '../../core/audit.js';
+import { iso } from '../../core/time.js';
 
 export const ALERT_STATUSES = ['open', 'acknowledged', 'closed'] as const;
 export const CLOSE_REASONS = ['true_positive', 'false_positive', 'benign', 'duplicate'] as const;
@@ -140,7 +141,7 @@ export async function triageAlert(db: Db, id: string, t: Triage, actor: string):
     const after = Object.keys(set).length > 1
       ? await tx.updateTable('alerts').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
       : before;
-    await audit(tx as unknown as Db, actor, 'alert.triage', id, {
+    await audit(tx, actor, 'alert.triage', id, {
       from: { status: before.status, assignee: before.assignee, closeReason: before.close_reason },
       to: { status: after.status, assignee: after.assignee, closeReason: after.close_reason },
       ...(t.comment ? { comment: t.comment } : {}),

@@ -1,7 +1,7 @@
 // The network graph of a time range: hosts and remote addresses as nodes, their connections as edges.
 import { sql } from 'kysely';
 import type { Db } from '../../core/db/index.js';
-import { ApiError, parseTime } from '../http.js';
+import { ApiError, parseTime } from '../../core/http.js';
 
 export interface GraphNode {
   id: string;

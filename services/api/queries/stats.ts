@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { sql } from 'kysely';
 import type { Db } from '../../core/db/index.js';
+import { pipelineLag } from '../../core/topology.js';
 
 export interface Stats {
   stages: { stream: string; consumer: string; pending: number; ackPending: number }[];
@@ -18,14 +19,9 @@ const WINDOW_S = 60;
  * Rates count rows stored in the last minute (ingested_at), read from the partitions of the last two
  * days of event time: late logs older than that are stored but not in the rate.
  */
-export async function stats(db: Db, nc: NatsConnection): Promise<Stats> {
-  const jsm = await jetstreamManager(nc);
-  const stages: Stats['stages'] = [];
-  for await (const s of jsm.streams.list()) {
-    for await (const c of jsm.consumers.list(s.config.name)) {
-      stages.push({ stream: s.config.name, consumer: c.name, pending: c.num_pending, ackPending: c.num_ack_pending });
-    }
-  }
+export async function stats(db: Db, nc: NatsConnection, detectShards = 1): Promise<Stats> {
+  const stages: Stats['stages'] = (await pipelineLag(await jetstreamManager(nc), detectShards))
+    .map((c) => ({ stream: c.stream, consumer: c.durable, pending: c.pending, ackPending: c.ackPending }));
   stages.sort((a, b) => a.stream.localeCompare(b.stream) || a.consumer.localeCompare(b.consumer));
   const sources = await sql<{ source_id: string; last: Date; n: number }>`
     SELECT source_id, max(ingested_at) AS last, count(*) FILTER (WHERE ingested_at >= now() - make_interval(secs => ${WINDOW_S}))::int AS n

@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Db } from '../../core/db/index.js';
 import { invalidateSuppressions, normalizeValue } from '../../store/suppressions.js';
-import { audit } from '../auth.js';
-import { ApiError, durationMs, iso, parseTime } from '../http.js';
+import { ApiError, parseTime } from '../../core/http.js';
+import { audit } from '../../core/audit.js';
+import { durationMs, iso } from '../../core/time.js';
 
 export const SUPPRESSION_FIELDS = ['host.name', 'user.name', 'source.ip'] as const;
 export type SuppressionField = (typeof SUPPRESSION_FIELDS)[number];
@@ -61,7 +62,7 @@ export async function createSuppression(db: Db, s: NewSuppression, actor: string
   };
   await db.transaction().execute(async (tx) => {
     await tx.insertInto('suppressions').values(row).execute();
-    await audit(tx as unknown as Db, actor, 'suppression.create', row.id, { ruleId: row.rule_id, field: row.field, value: row.value, until: until.toISOString(), reason: row.reason });
+    await audit(tx, actor, 'suppression.create', row.id, { ruleId: row.rule_id, field: row.field, value: row.value, until: until.toISOString(), reason: row.reason });
   });
   invalidateSuppressions(db);
   return {
@@ -74,7 +75,7 @@ export async function deleteSuppression(db: Db, id: string, actor: string): Prom
   await db.transaction().execute(async (tx) => {
     const row = await tx.deleteFrom('suppressions').where('id', '=', id).returningAll().executeTakeFirst();
     if (!row) throw new ApiError(404, `no suppression ${JSON.stringify(id)}`);
-    await audit(tx as unknown as Db, actor, 'suppression.delete', id, { ruleId: row.rule_id, field: row.field, value: row.value, hits: Number(row.hits) });
+    await audit(tx, actor, 'suppression.delete', id, { ruleId: row.rule_id, field: row.field, value: row.value, hits: Number(row.hits) });
   });
   invalidateSuppressions(db);
 }

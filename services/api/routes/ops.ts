@@ -4,12 +4,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Type } from 'typebox';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db/index.js';
-import { ROLES, audit, createUser, listUsers, requireRole } from '../auth.js';
-import { authErrors, errorSchema, page } from '../http.js';
+import { ROLES, createUser, listUsers } from '../../auth/users.js';
+import { authErrors, errorSchema, page } from '../../core/http.js';
 import { listDeadLetters, retryDeadLetters } from '../queries/dlq.js';
 import { listRules } from '../queries/rules.js';
 import { stats } from '../queries/stats.js';
 import { DeadLetter, Limit, RuleItem, Stats, UserItem } from '../schemas.js';
+import { audit } from '../../core/audit.js';
+import { requireRole } from '../../auth/plugin.js';
 
 export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Config }): FastifyPluginAsyncTypebox {
   const { db } = deps;
@@ -21,7 +23,7 @@ export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Conf
     app.get('/api/stats', {
       preHandler: viewer,
       schema: { tags: ['operations'], summary: 'Lag per stage, events per second per source, DLQ size, agents by status', response: { 200: Stats, ...authErrors } },
-    }, async () => stats(db(), deps.nc));
+    }, async () => stats(db(), deps.nc, deps.config.DETECT_SHARDS));
 
     app.get('/api/rules', {
       preHandler: viewer,

@@ -3,12 +3,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type pg from 'pg';
 import { Type } from 'typebox';
 import type { Db } from '../../core/db/index.js';
-import { requireRole } from '../auth.js';
-import { authErrors, page } from '../http.js';
+import { authErrors, page } from '../../core/http.js';
 import { searchEvents } from '../queries/events.js';
 import { EXPORT_FORMATS, EXPORT_KINDS, startExport } from '../queries/export.js';
 import { networkGraph } from '../queries/network.js';
 import { EventFilters, EventItem, EventsQuery, GraphEdge, GraphNode, IncidentFilters, Limit } from '../schemas.js';
+import { requireRole } from '../../auth/plugin.js';
 
 export function searchRoutes(db: () => Db, exportPool: () => pg.Pool): FastifyPluginAsyncTypebox {
   return async (app) => {

@@ -2,11 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Db } from '../../core/db/index.js';
-import { requireRole } from '../auth.js';
-import { authErrors, errorSchema, page } from '../http.js';
+import { authErrors, errorSchema, page } from '../../core/http.js';
 import { getAlert, listIncidents, triageAlert } from '../queries/incidents.js';
 import { createSuppression, deleteSuppression, listSuppressions } from '../queries/suppressions.js';
 import { Incident, IncidentsQuery, NewSuppression, Suppression, Triage } from '../schemas.js';
+import { requireRole } from '../../auth/plugin.js';
 
 const AlertId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 

@@ -91,3 +91,9 @@ export function classifyDbError(err: unknown): Error {
   }
   return new TransientError(`database unavailable: ${message}`, { cause: err });
 }
+
+/** JSON for Postgres: jsonb cannot hold NUL characters, so escaped NULs are removed (not their backslashes). */
+export function pgJson(value: unknown): string {
+  const s = JSON.stringify(value);
+  return s.includes('\\u0000') ? s.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1') : s;
+}

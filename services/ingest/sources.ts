@@ -1,11 +1,10 @@
 // HTTP ingest sources: each has a declared format and one API token (only its hash is stored), created and revoked by the CLI.
-import { randomBytes } from 'node:crypto';
 import type { Db } from '../core/db/index.js';
 import { ValidationError } from '../core/errors.js';
 import { checkToken } from '../core/topology.js';
-import { BODY_FORMATS, type BodyFormat } from '../ingest/core.js';
-import { iso } from '../api/http.js';
-import { hashToken } from './enroll.js';
+import { BODY_FORMATS, type BodyFormat } from './core.js';
+import { iso } from '../core/time.js';
+import { hashToken, newToken } from '../core/tokens.js';
 
 export interface IngestSource { name: string; format: BodyFormat }
 
@@ -21,7 +20,7 @@ export function checkFormat(format: string): BodyFormat {
 export async function addSource(db: Db, o: { name: string; format: string; createdBy: string; rotate?: boolean }): Promise<string> {
   checkToken('source name', o.name);
   const format = checkFormat(o.format);
-  const token = `socs_${randomBytes(32).toString('base64url')}`;
+  const token = newToken('socs_');
   const values = { format, token_hash: hashToken(token), created_by: o.createdBy, created_at: new Date(), revoked_at: null, last_used_at: null };
   const res = await db.insertInto('ingest_sources').values({ name: o.name, ...values })
     .onConflict((oc) => {

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../services/core/config.js';
 import { ConfigError } from '../../services/core/errors.js';
-import { natsTlsOptions } from '../../services/security/tls.js';
+import { natsTlsOptions } from '../../services/core/tls.js';
 import type { TlsOptions } from '@nats-io/transport-node';
 
 export interface Runtime {

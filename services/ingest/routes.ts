@@ -1,27 +1,24 @@
-// The HTTP API built as a function of its dependencies: POST /api/ingest, /metrics, /healthz.
+// The ingest plugin: POST /api/ingest, where log sources post their records with their token.
 import { createHash, randomUUID } from 'node:crypto';
-import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../core/config.js';
+import type { Db } from '../core/db/index.js';
 import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
-import { ingestMetrics, registry } from '../core/metrics.js';
+import { ingestMetrics } from '../core/metrics.js';
 import { RawBatch } from '../core/proto.js';
 import { subjects } from '../core/topology.js';
 import { BODY_FORMATS, bodyKind, chunk, declaredFormat, splitRecords, type BodyFormat } from './core.js';
-import type { IngestSource } from '../security/sources.js';
-import { httpsOptions } from '../security/tls.js';
+import { sourceForToken, type IngestSource } from './sources.js';
 
-export interface AppDeps {
+export interface IngestDeps {
   nc: NatsConnection;
   config: Config;
-  log: Logger;
-  /** The other areas served on the same port (API, command routes, gateway, dashboard), registered after ingest. */
-  plugins?: FastifyPluginAsync[];
-  /** The ingest source a token belongs to (services/security/sources.ts); without it only anonymous ingest can work. */
+  db: () => Db;
+  /** The ingest source a token belongs to; by default looked up in the database (services/ingest/sources.ts). */
   sourceForToken?: (token: string) => Promise<IngestSource | null>;
 }
 
@@ -77,9 +74,15 @@ declare module 'fastify' {
   }
 }
 
-function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
+/**
+ * POST /api/ingest: authenticates the source by its token, cuts the body into records and publishes them
+ * as RawBatch messages on ingest.<source>.
+ */
+export function ingestPlugin(deps: IngestDeps) {
   const anonymous = deps.config.INGEST_ALLOW_ANONYMOUS;
-  return async (app) => {
+  const js = jetstream(deps.nc);
+  const sourceOf = deps.sourceForToken ?? ((token: string) => sourceForToken(deps.db(), token));
+  return fp(async (app) => {
     // Per token (by its hash), checked before the body is read; anonymous requests are only possible in development.
     await app.register(rateLimit, {
       global: false, max: deps.config.INGEST_RATE_LIMIT_PER_MIN, timeWindow: 60_000,
@@ -94,7 +97,7 @@ function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
         ingestMetrics.rejected.inc({ reason: 'unauthorized' });
         return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'send the source\'s token as "Authorization: Bearer <token>" (create one with soc sources add NAME --format F)' });
       }
-      const source = deps.sourceForToken ? await deps.sourceForToken(token) : null;
+      const source = await sourceOf(token);
       if (!source) {
         ingestMetrics.rejected.inc({ reason: 'unauthorized' });
         return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'unknown or revoked ingest token' });
@@ -151,33 +154,5 @@ function ingestRoutes(js: JetStreamClient, deps: AppDeps): FastifyPluginAsync {
         ingestMetrics.records.inc({ source }, records.length);
         return reply.code(202).send({ accepted: records.length, batches: batches.length, requestId });
       });
-  };
+  }, { name: 'minisoc-ingest', encapsulate: true });
 }
-
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    // Requests are counted in /metrics; the log keeps warnings and errors unless debugging.
-    loggerInstance: deps.log.child({ component: 'http' }, { level: deps.log.isLevelEnabled('debug') ? deps.log.level : 'warn' }) as unknown as FastifyBaseLogger,
-    bodyLimit: deps.config.INGEST_MAX_BODY_BYTES,
-    ...httpsOptions(deps.config),
-  });
-  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    const names: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' };
-    void reply.code(status).send({
-      statusCode: status, error: names[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'),
-      message: status >= 500 ? 'internal error' : err.message,
-    });
-  });
-  // Browsers may call the API only from the listed origins; no origin list, no CORS headers at all.
-  const origins = deps.config.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean) ?? [];
-  if (origins.length) await app.register(cors, { origin: origins, credentials: true });
-  const js = jetstream(deps.nc);
-  await app.register(ingestRoutes(js, deps));
-  for (const plugin of deps.plugins ?? []) await app.register(plugin);
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  app.get('/healthz', async () => ({ ok: !deps.nc.isClosed() }));
-  return app;
-}
-

@@ -1,10 +1,10 @@
 // Agent enrollment: one-time tokens (only their hash is stored), the user JWT issued for an agent's own key, and revocation.
-import { createHash, randomBytes } from 'node:crypto';
 import { fromPublic } from '@nats-io/nkeys';
 import type { Db } from '../core/db/index.js';
 import { ValidationError } from '../core/errors.js';
+import { hashToken, newToken } from '../core/tokens.js';
 import { checkToken } from '../core/topology.js';
-import { issueAgentJwt, saveAccount, type NatsAuth } from '../../tools/local/nats-auth.js';
+import { issueAgentJwt, saveAccount, type NatsAuth } from '../core/nats-accounts.js';
 
 /** An enrollment that cannot go ahead; `statusCode` is what the HTTP API answers. */
 export class EnrollError extends Error {
@@ -14,10 +14,6 @@ export class EnrollError extends Error {
 
 const TAG = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
 export function checkTags(tags: string[]): string[] {
   for (const t of tags) if (!TAG.test(t)) throw new ValidationError(`tag ${JSON.stringify(t)}: 1-64 characters of A-Z a-z 0-9 _ . : -`);
   return tags;
@@ -25,7 +21,7 @@ export function checkTags(tags: string[]): string[] {
 
 /** A one-time token that enrolls one agent before `ttlS` seconds pass. Only its sha256 is kept. */
 export async function createEnrollmentToken(db: Db, o: { ttlS: number; tags?: string[]; createdBy: string }): Promise<{ token: string; expiresAt: Date }> {
-  const token = `soce_${randomBytes(32).toString('base64url')}`;
+  const token = newToken('soce_');
   const expiresAt = new Date(Date.now() + o.ttlS * 1000);
   await db.insertInto('enrollment_tokens').values({
     token_hash: hashToken(token), expires_at: expiresAt, used_at: null, used_by_agent: null, tags: checkTags(o.tags ?? []), created_by: o.createdBy,

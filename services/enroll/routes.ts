@@ -1,7 +1,8 @@
 // POST /api/enroll (an agent trades a one-time token and its public key for a user JWT) and the admins' enrollment routes.
 import { connect, credsAuthenticator, type NatsConnection, type TlsOptions } from '@nats-io/transport-node';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
 import { readFileSync } from 'node:fs';
 import { Type } from 'typebox';
 import type { Config } from '../core/config.js';
@@ -9,11 +10,12 @@ import type { Db } from '../core/db/index.js';
 import { ConfigError } from '../core/errors.js';
 import { agentInboxPrefix } from '../core/topology.js';
 import type { Logger } from '../core/log.js';
-import { audit, requireRole } from '../api/auth.js';
-import { authErrors, errorSchema, sendError } from '../api/http.js';
-import { authDir, loadNatsAuth, pushAccountJwt, type NatsAuth } from '../../tools/local/nats-auth.js';
-import { natsTlsOptions } from './tls.js';
+import { authErrors, errorSchema, sendError } from '../core/http.js';
+import { authDir, loadNatsAuth, pushAccountJwt, type NatsAuth } from '../core/nats-accounts.js';
+import { natsTlsOptions } from '../core/tls.js';
 import { EnrollError, createEnrollmentToken, enroll, revokeAgent } from './enroll.js';
+import { audit } from '../core/audit.js';
+import { requireRole } from '../auth/plugin.js';
 
 export interface EnrollDeps { db: () => Db; config: Config; log: Logger }
 
@@ -33,7 +35,7 @@ export function agentNatsUrls(config: Config): string[] {
   return (config.AGENT_NATS_URLS ?? config.NATS_URL ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-export function enrollPlugin(deps: EnrollDeps): FastifyPluginAsync {
+export function enrollPlugin(deps: EnrollDeps) {
   let auth: NatsAuth | undefined;
   // Read on first use: an installation without `soc init` keys answers 503 here and runs everything else.
   const keys = (): NatsAuth => (auth ??= loadNatsAuth(authDir(deps.config)));
@@ -47,7 +49,7 @@ export function enrollPlugin(deps: EnrollDeps): FastifyPluginAsync {
       return undefined;
     }
   };
-  return async (app) => {
+  return fp(async (app) => {
     await app.register(rateLimit, { global: false });
 
     app.post<{ Body: { token: string; agentId: string; publicKey: string } }>('/api/enroll', {
@@ -108,7 +110,7 @@ export function enrollPlugin(deps: EnrollDeps): FastifyPluginAsync {
       await withSystemNats(k, target, (sys) => pushAccountJwt(sys, accountJwt));
       return { revoked };
     });
-  };
+  }, { name: 'minisoc-enroll', dependencies: ['minisoc-auth'], encapsulate: true });
 }
 
 /** Runs `work` with a system-account connection to the server (pushes account JWT updates). */

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Account } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from '@nats-io/nkeys';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ConfigError } from '../../services/core/errors.js';
-import { agentInboxPrefix, subjects } from '../../services/core/topology.js';
+import { ConfigError } from './errors.js';
+import { agentInboxPrefix, subjects } from './topology.js';
 
 export const ACCOUNT_NAME = 'MINISOC';
 

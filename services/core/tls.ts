@@ -1,8 +1,8 @@
 // TLS from certificate files: HTTPS options for the API and TLS options for NATS connections, read once at start.
 import { readFileSync } from 'node:fs';
 import type { TlsOptions as NatsTlsOptions } from '@nats-io/transport-node';
-import type { Config } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import type { Config } from './config.js';
+import { ConfigError } from './errors.js';
 
 function read(setting: string, path: string): Buffer {
   try {

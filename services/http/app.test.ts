@@ -20,7 +20,7 @@ beforeAll(async () => {
   jsm = await jetstreamManager(nc, { timeout: 2000 });
   await ensureTopology(jsm, { maxBytes: 64 * 1024 * 1024, maxAgeS: 3600, replicas: 1, ackWaitMs: 30_000 });
   const config = loadConfig({}, { INGEST_MAX_BODY_BYTES: '4096', INGEST_BATCH_RECORDS: '10', INGEST_ALLOW_ANONYMOUS: 'true' });
-  app = await buildApp({ nc, config, log: createLogger('test', 'silent') });
+  app = await buildApp({ nc, config, log: createLogger('test', 'silent'), db: () => { throw new Error('this test runs without a database'); } }, { plugins: ['ingest'] });
 });
 
 afterAll(async () => {

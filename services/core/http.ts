@@ -2,6 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { Type, type TSchema } from 'typebox';
+import { durationMs } from './time.js';
 
 export const errorSchema = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() });
 
@@ -45,12 +46,6 @@ export function decodeCursor(cursor: string, shape: ('string' | 'number')[]): (s
   return key as (string | number)[];
 }
 
-/** '30s', '15m', '2h', '7d' in milliseconds; undefined for anything else. */
-export function durationMs(value: string): number | undefined {
-  const m = /^(\d+)(s|m|h|d)$/.exec(value);
-  return m ? Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's'] : undefined;
-}
-
 /** '15m', '2h', '7d', '30s' before now, or an ISO time; `what` names the parameter in the error. */
 export function parseTime(what: string, value: string, nowMs = Date.now()): Date {
   const d = durationMs(value);
@@ -58,8 +53,4 @@ export function parseTime(what: string, value: string, nowMs = Date.now()): Date
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw new ApiError(400, `${what} ${JSON.stringify(value)}: expected an ISO time or a duration before now such as 15m, 2h, 7d`);
   return new Date(t);
-}
-
-export function iso(v: Date | string | null | undefined): string | null {
-  return v == null ? null : new Date(v).toISOString();
 }

@@ -1,0 +1,90 @@
+// The HTTP app: one Fastify instance that registers every named plugin of the HTTP floor, with /metrics and /healthz.
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { apiPlugin } from '../api/index.js';
+import { authPlugin } from '../auth/plugin.js';
+import { commandRoutes } from '../command/routes.js';
+import type { Config } from '../core/config.js';
+import type { Db } from '../core/db/index.js';
+import type { Logger } from '../core/log.js';
+import { registry } from '../core/metrics.js';
+import { httpsOptions } from '../core/tls.js';
+import { enrollPlugin } from '../enroll/routes.js';
+import { gatewayPlugin, type GatewayDeps } from '../gateway/index.js';
+import { ingestPlugin, type IngestDeps } from '../ingest/routes.js';
+import { webPlugin } from '../web/index.js';
+
+export interface HttpDeps {
+  nc: NatsConnection;
+  config: Config;
+  log: Logger;
+  /** The database, opened on first use (ingest alone runs without one). */
+  db: () => Db;
+}
+
+/** The plugins of the HTTP floor; analysts' plugins depend on `auth`, which comes with any of them. */
+export const HTTP_PLUGINS = ['ingest', 'api', 'commands', 'enroll', 'gateway', 'web'] as const;
+export type HttpPluginName = (typeof HTTP_PLUGINS)[number];
+
+export interface AppOptions {
+  /** Which plugins to serve (default: all). */
+  plugins?: readonly HttpPluginName[];
+  sourceForToken?: IngestDeps['sourceForToken'];
+  gateway?: Pick<GatewayDeps, 'authenticate' | 'limits' | 'lagIntervalMs'>;
+  /** Where the built dashboard is (default: dist/web). */
+  webDir?: string;
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
+};
+
+export async function buildApp(deps: HttpDeps, o: AppOptions = {}): Promise<FastifyInstance> {
+  const on = new Set<HttpPluginName>(o.plugins ?? HTTP_PLUGINS);
+  const app = Fastify({
+    // Requests are counted in /metrics; the log keeps warnings and errors unless debugging.
+    loggerInstance: deps.log.child({ component: 'http' }, { level: deps.log.isLevelEnabled('debug') ? deps.log.level : 'warn' }) as FastifyBaseLogger,
+    bodyLimit: deps.config.INGEST_MAX_BODY_BYTES,
+    ...httpsOptions(deps.config),
+  });
+  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    void reply.code(status).send({
+      statusCode: status, error: STATUS_NAMES[status] ?? (status >= 500 ? 'Internal Server Error' : 'Error'),
+      message: status >= 500 ? 'internal error' : err.message,
+    });
+  });
+  // Browsers may call the API only from the listed origins; no origin list, no CORS headers at all.
+  const origins = deps.config.CORS_ORIGINS?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+  if (origins.length) await app.register(cors, { origin: origins, credentials: true });
+  // First, so that the OpenAPI document sees the routes of every plugin registered after it.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'MiniSOC API', version: '1', description: 'Incidents, triage, event search, exports and operations. Errors are {statusCode, error, message}; lists are {items, nextCursor}.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: 'soc_session' } } },
+      security: [{ bearer: [] }, { cookie: [] }],
+    },
+  });
+
+  if (on.has('ingest')) await app.register(ingestPlugin({ ...deps, sourceForToken: o.sourceForToken }));
+  // The analysts' side in a context of its own: the auth hook resolves users there, never for ingest's source tokens.
+  const analyst = (['api', 'commands', 'enroll', 'gateway'] as const).filter((n) => on.has(n));
+  if (analyst.length) {
+    await app.register(async (scope) => {
+      await scope.register(authPlugin(deps));
+      if (on.has('api')) await scope.register(apiPlugin(deps));
+      if (on.has('commands')) await scope.register(commandRoutes(deps));
+      if (on.has('enroll')) await scope.register(enrollPlugin(deps));
+      if (on.has('gateway')) await scope.register(gatewayPlugin({ ...deps, ...o.gateway }));
+    });
+  }
+  // Last: its wildcard answers the dashboard's own paths.
+  if (on.has('web')) await app.register(webPlugin({ log: deps.log, dir: o.webDir }));
+
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: !deps.nc.isClosed() }));
+  return app;
+}
