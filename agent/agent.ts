@@ -72,7 +72,7 @@ export class Agent {
   async start(): Promise<void> {
     const dir = this.config.dataDir;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.unlock = await lockDataDir(dir, (pid) => this.collectors.processes.startOf(pid));
+    this.unlock = lockDataDir(dir);
     this.spool = new Spool(join(dir, 'spool'), this.config.spoolMaxBytes);
     this.shipper = new Shipper({
       agentId: this.config.id, spool: this.spool, sequence: new BatchSequence(dir, this.spool.maxSeq),

@@ -63,6 +63,12 @@ const schema = z.object({
   STAGE_ACK_WAIT_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Ceiling of the redelivery delay after a transient failure. */
   STAGE_MAX_BACKOFF_MS: positiveInt.default(30_000),
+  /** soc up kills and restarts a service whose event loop gave no sign of life for this long. */
+  SERVICE_STALL_MS: positiveInt.min(2000).default(20_000),
+  /** V8 heap ceiling of each service process under soc up: a runaway service dies alone. */
+  SERVICE_MAX_OLD_SPACE_MB: positiveInt.min(64).default(1024),
+  /** The poison rule: a message delivered more than this many times (it crashed or stalled its stage) is dead-lettered. */
+  STAGE_MAX_DELIVERIES: positiveInt.max(100).default(5),
   /** Bytes each pipeline stream may hold before publishers are refused (backpressure, never loss). */
   STREAM_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
   /** Replicas of each stream: 3 on a NATS cluster. */

@@ -12,8 +12,9 @@ export const stageMetrics = {
   published: new Counter({ name: 'minisoc_stage_messages_published_total', help: 'Messages a stage published downstream and had acknowledged', labelNames, registers: [registry] }),
   acked: new Counter({ name: 'minisoc_stage_messages_acked_total', help: 'Input messages fully processed and acknowledged', labelNames, registers: [registry] }),
   deadLettered: new Counter({ name: 'minisoc_stage_dead_lettered_total', help: 'Messages or records sent to dlq.<stage>, with the reason kept in the dead letter', labelNames, registers: [registry] }),
-  retried: new Counter({ name: 'minisoc_stage_retries_total', help: 'Messages handed back for redelivery after a transient failure', labelNames, registers: [registry] }),
-  restarts: new Counter({ name: 'minisoc_stage_consume_restarts_total', help: 'Times a stage restarted its consumer (missed heartbeats, consumer lost)', labelNames, registers: [registry] }),
+  retried: new Counter({ name: 'minisoc_stage_retries_total', help: 'Attempts at a message made again after a failure (in process, with backoff)', labelNames, registers: [registry] }),
+  restarts: new Counter({ name: 'minisoc_stage_consume_restarts_total', help: 'Times a stage had to pull again after an error (NATS away, consumer lost)', labelNames, registers: [registry] }),
+  poisoned: new Counter({ name: 'minisoc_stage_poisoned_total', help: 'Messages dead-lettered by the poison rule (delivered more than STAGE_MAX_DELIVERIES times)', labelNames, registers: [registry] }),
   inFlight: new Gauge({ name: 'minisoc_stage_in_flight', help: 'Batches being processed now', labelNames, registers: [registry] }),
   lag: new Gauge({ name: 'minisoc_stage_lag_messages', help: 'Messages waiting in the stream for this stage (consumer num_pending)', labelNames, registers: [registry] }),
   latency: new Histogram({

@@ -11,7 +11,7 @@ import { ensureTopology, subjects } from './topology.js';
 let nats: TestNats;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-const log = createLogger('test', 'silent');
+const log = createLogger('test', process.env.TEST_LOG ?? 'silent');
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -33,8 +33,10 @@ function collect(subject: string): { sub: Subscription; got: Uint8Array[] } {
   return { sub, got };
 }
 
-async function run<T>(stage: Stage<T>, body: () => Promise<void>, maxUnexpectedDeliveries = 5): Promise<void> {
-  const runner = new StageRunner(nc, stage, { maxInFlight: 4, maxBackoffMs: 50, ackWaitMs: 30_000, maxUnexpectedDeliveries, log });
+async function run<T>(stage: Stage<T>, body: () => Promise<void>, o: { maxAttempts?: number; ackWaitMs?: number; maxDeliveries?: number } = {}): Promise<void> {
+  const runner = new StageRunner(nc, stage, {
+    maxInFlight: 4, maxBackoffMs: 50, ackWaitMs: o.ackWaitMs ?? 30_000, maxAttempts: o.maxAttempts ?? 5, maxDeliveries: o.maxDeliveries, fetchExpiresMs: 1000, log,
+  });
   await runner.start();
   try {
     await body();
@@ -69,14 +71,16 @@ describe('StageRunner', () => {
     dlq.sub.unsubscribe();
   });
 
-  it('retries a transient failure with backoff and publishes once it passes', async () => {
+  it('retries a transient failure in process with backoff, without a redelivery, and publishes once it passes', async () => {
     const out = collect('events.normalized.retry');
     const deliveries: number[] = [];
+    const attempts: number[] = [];
     const stage: Stage<string> = {
       name: 'normalize', stream: 'INGEST', decode: (b) => dec.decode(b),
       handle: (s, meta) => {
         deliveries.push(meta.deliveryCount);
-        if (meta.deliveryCount < 3) throw new TransientError('database away');
+        attempts.push(meta.attempt);
+        if (meta.attempt < 3) throw new TransientError('database away');
         return [{ subject: subjects.normalized('retry'), data: enc.encode(s.toUpperCase()) }];
       },
     };
@@ -85,7 +89,9 @@ describe('StageRunner', () => {
       await waitFor('the output', () => out.got.length === 1);
       await settled();
     });
-    expect(deliveries).toEqual([1, 2, 3]);
+    expect(attempts).toEqual([1, 2, 3]);
+    // Transient failures never count as deliveries: the poison rule only sees crashes and stalls.
+    expect(deliveries).toEqual([1, 1, 1]);
     expect(dec.decode(out.got[0]!)).toBe('HELLO');
     out.sub.unsubscribe();
   });
@@ -101,28 +107,101 @@ describe('StageRunner', () => {
       await jetstream(nc).publish(subjects.ingest('bug'), enc.encode('x'));
       await waitFor('a dead letter', () => dlq.got.length === 1);
       await settled();
-    }, 3);
+    }, { maxAttempts: 3 });
     expect(calls).toBe(3);
     expect(DeadLetter.decode(dlq.got[0]!).error).toBe('failed 3 times: bug in a parser');
     dlq.sub.unsubscribe();
   });
 
-  it('gives outputs deterministic message ids, so a redelivered message publishes nothing twice', async () => {
+  it('gives outputs deterministic message ids, so a message handled again publishes nothing twice', async () => {
     const before = (await jsm.streams.info('NORMALIZED')).state.messages;
+    const js = jetstream(nc);
+    const ack = await js.publish(subjects.ingest('dedup'), enc.encode('x'));
+    // What an earlier attempt that died before its ack had already stored: the first output, under its id.
+    await js.publish(subjects.normalized('dedup'), enc.encode('one'), { msgID: `normalize:INGEST:${ack.seq}:a` });
     const stage: Stage<string> = {
       name: 'normalize', stream: 'INGEST', decode: (b) => dec.decode(b),
-      handle: (_s, meta) => [
+      handle: () => [
         { subject: subjects.normalized('dedup'), data: enc.encode('one'), key: 'a' },
-        // The first delivery's second output goes nowhere (no stream takes it), so the message is retried
-        // after its first output was already stored.
-        { subject: meta.deliveryCount === 1 ? 'nowhere.at.all' : subjects.normalized('dedup'), data: enc.encode('two'), key: 'b' },
+        { subject: subjects.normalized('dedup'), data: enc.encode('two'), key: 'b' },
       ],
     };
-    await run(stage, async () => {
-      await jetstream(nc).publish(subjects.ingest('dedup'), enc.encode('x'));
-      await settled();
-    });
+    await run(stage, settled);
     const after = (await jsm.streams.info('NORMALIZED')).state.messages;
     expect(after - before).toBe(2);
+  });
+
+  it('dead-letters a message that crashed its stage more than maxDeliveries times, and nothing that was in hand with it', async () => {
+    const dlq = collect(subjects.dlq('normalize'));
+    const js = jetstream(nc);
+    const poison = await js.publish(subjects.ingest('poison'), enc.encode('poison'));
+    await js.publish(subjects.ingest('poison'), enc.encode('fine'));
+    const seen: number[] = [];
+    // Each "crash" is a process that takes the message and dies holding it: its connection closes
+    // without an ack, so JetStream redelivers the message after ack_wait (1 s here).
+    for (let crash = 1; crash <= 3; crash++) {
+      const doomed = await connect({ servers: nats.url });
+      const taken = new Promise<void>((resolve) => {
+        const runner = new StageRunner(doomed, {
+          name: 'normalize', stream: 'INGEST', decode: (b) => dec.decode(b),
+          handle: (s, meta) => {
+            if (s !== 'poison') return [{ subject: subjects.normalized('poison'), data: enc.encode(s) }];
+            seen.push(meta.deliveryCount);
+            resolve();
+            return new Promise<never>(() => undefined);
+          },
+        }, { maxInFlight: 4, maxBackoffMs: 50, ackWaitMs: 1000, maxDeliveries: 3, fetchExpiresMs: 1000, log });
+        void runner.start();
+      });
+      await taken;
+      await doomed.close();
+    }
+    // The fourth delivery is past the rule: dead-lettered without calling the stage, and acknowledged.
+    const handled: string[] = [];
+    await run({
+      name: 'normalize', stream: 'INGEST', decode: (b) => dec.decode(b),
+      handle: (s) => { handled.push(s); return [{ subject: subjects.normalized('poison'), data: enc.encode(s) }]; },
+    }, async () => {
+      await waitFor('the dead letter', () => dlq.got.length === 1, 30_000);
+      await settled();
+    }, { ackWaitMs: 1000, maxDeliveries: 3 });
+    expect(seen).toEqual([1, 2, 3]);
+    expect(handled).not.toContain('poison');
+    // The message that was in hand with the poison at the first crash was handled, not dead-lettered.
+    expect(dlq.got).toHaveLength(1);
+    const dl = DeadLetter.decode(dlq.got[0]!);
+    expect(dl).toMatchObject({ stage: 'normalize', sequence: poison.seq, error: 'crashed or stalled the normalize stage 3 times' });
+    expect(dec.decode(dl.payload)).toBe('poison');
+    dlq.sub.unsubscribe();
+  });
+
+  it('handles a redelivered message alone, so a crash is charged to the message that caused it', async () => {
+    const js = jetstream(nc);
+    await js.publish(subjects.ingest('alone'), enc.encode('first'));
+    // A process takes the message and dies holding it.
+    const doomed = await connect({ servers: nats.url });
+    await new Promise<void>((resolve) => {
+      void new StageRunner(doomed, {
+        name: 'normalize', stream: 'INGEST', decode: (b) => dec.decode(b),
+        handle: () => { resolve(); return new Promise<never>(() => undefined); },
+      }, { maxInFlight: 4, maxBackoffMs: 50, ackWaitMs: 1000, fetchExpiresMs: 1000, log }).start();
+    });
+    await doomed.close();
+    for (let i = 0; i < 6; i++) await js.publish(subjects.ingest('alone'), enc.encode(`later-${i}`));
+    let concurrent = 0;
+    const overlap: string[] = [];
+    const stage: Stage<string> = {
+      name: 'normalize', stream: 'INGEST', decode: (b) => dec.decode(b),
+      handle: async (s, meta) => {
+        concurrent++;
+        if (meta.deliveryCount > 1 && concurrent > 1) overlap.push(s);
+        await new Promise((r) => setTimeout(r, 50));
+        if (meta.deliveryCount > 1 && concurrent > 1) overlap.push(s);
+        concurrent--;
+        return [];
+      },
+    };
+    await run(stage, settled, { ackWaitMs: 1000 });
+    expect(overlap).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // The stage runner: the only code that touches JetStream messages for a pipeline stage.
-import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { backoffMs } from './backoff.js';
+import { backoffMs, sleep } from './backoff.js';
 import { DeadLetter } from './proto.js';
 import { DecodeError, TransientError, errorMessage, isPoison } from './errors.js';
 import type { Logger } from './log.js';
@@ -17,7 +17,10 @@ export interface MessageMeta {
   seq: number;
   /** Base-36 creation time of the stream: keeps ids unique if a stream is ever recreated. */
   streamEpoch: string;
+  /** JetStream deliveries of this message so far (1 the first time); more means a stage crashed or stalled on it. */
   deliveryCount: number;
+  /** This process's attempt at handling it (1 the first time; retries after errors count up). */
+  attempt: number;
   log: Logger;
 }
 
@@ -45,16 +48,21 @@ export interface Stage<T> {
 }
 
 export interface RunnerOptions {
-  /** Batches processed at once; the consumer pulls no more than twice this many ahead. */
+  /** Batches processed at once; no more than this many are ever fetched and not yet finished. */
   maxInFlight: number;
-  /** Ceiling of the redelivery delay after a failure. */
+  /** Ceiling of the delay between two attempts after a failure. */
   maxBackoffMs: number;
-  /** Unexpected (non-transient) errors are retried this many deliveries before dead-lettering. */
-  maxUnexpectedDeliveries?: number;
-  /** Missed idle heartbeats in a row after which consume() is restarted. */
-  restartAfterMissedHeartbeats?: number;
-  /** Redelivery delay of an unacknowledged message (the durable consumer's ack_wait). */
+  /**
+   * The poison rule: a message delivered more than this many times crashed or stalled the stage that
+   * often (transient errors are retried in process and do not count), so it is dead-lettered. Default 5.
+   */
+  maxDeliveries?: number;
+  /** Unexpected (non-transient) errors are tried this many times in process before dead-lettering. Default 5. */
+  maxAttempts?: number;
+  /** Redelivery delay of a message whose handler died (the durable consumer's ack_wait). */
   ackWaitMs: number;
+  /** How long one pull waits for messages before asking again (at least 1000, the client's floor). */
+  fetchExpiresMs?: number;
   /** How often the consumer's lag is read for /metrics. */
   lagIntervalMs?: number;
   log: Logger;
@@ -72,7 +80,7 @@ export function decoder<T>(decode: (b: Uint8Array) => T, what: string): (b: Uint
 }
 
 /** Builds the dead letter of a whole message or of one record inside it. */
-export function deadLetterOutput(meta: MessageMeta, err: unknown, payload: Uint8Array, recordIndex = -1, sourceId = ''): Output {
+export function deadLetterOutput(meta: Pick<MessageMeta, 'stage' | 'stream' | 'subject' | 'seq'>, err: unknown, payload: Uint8Array, recordIndex = -1, sourceId = ''): Output {
   const dl = DeadLetter.encode({
     stage: meta.stage, stream: meta.stream, subject: meta.subject, sequence: meta.seq, record_index: recordIndex,
     error: errorMessage(err), payload, failed_ms: Date.now(), source_id: sourceId,
@@ -80,38 +88,53 @@ export function deadLetterOutput(meta: MessageMeta, err: unknown, payload: Uint8
   return { subject: subjects.dlq(meta.stage), data: dl, key: recordIndex < 0 ? 'dlq' : `dlq.${recordIndex}` };
 }
 
-class Slots {
-  private free: number;
-  private waiters: (() => void)[] = [];
-  constructor(private readonly size: number) { this.free = size; }
-  acquire(): Promise<void> | void {
-    if (this.free > 0) { this.free--; return; }
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next(); else this.free++;
-  }
-  get busy(): number { return this.size - this.free; }
+/** The reason a message past the poison rule is dead-lettered with. */
+export function poisonReason(stage: string, times: number): string {
+  return `crashed or stalled the ${stage} stage ${times} times`;
 }
 
+/**
+ * Test-only fault hooks, off unless set: a message whose payload holds MINISOC_TEST_CRASH_MARKER makes the
+ * stage exit, one holding MINISOC_TEST_STALL_MARKER blocks its event loop (what a runaway parser would do).
+ */
+const CRASH_MARKER = process.env.MINISOC_TEST_CRASH_MARKER ? Buffer.from(process.env.MINISOC_TEST_CRASH_MARKER) : undefined;
+const STALL_MARKER = process.env.MINISOC_TEST_STALL_MARKER ? Buffer.from(process.env.MINISOC_TEST_STALL_MARKER) : undefined;
+
+function testFaults(data: Uint8Array): void {
+  if (CRASH_MARKER && Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes(CRASH_MARKER)) process.exit(70);
+  if (STALL_MARKER && Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes(STALL_MARKER)) for (;;) { /* stall on purpose */ }
+}
+
+/** The end of a message's stay in this process. */
+type Settle = 'ack' | 'term' | 'nak';
+
+/**
+ * Pulls only as many messages as it has room for, so every message it holds is being worked on and kept
+ * alive (`working()`): a redelivery then means a stage process died or stalled on it, never that it waited
+ * in a buffer. A redelivered message is handled alone, so a crash is charged to the message that caused it.
+ */
 export class StageRunner<T> {
   private readonly js: JetStreamClient;
   private jsm?: JetStreamManager;
-  private readonly slots: Slots;
+  private consumer?: Consumer;
   private readonly labels: { stage: string; stream: string };
-  private messages?: ConsumerMessages;
+  private readonly queue: JsMsg[] = [];
+  private running = 0;
+  private isolating = false;
+  private probation = true;
   private stopping = false;
   private loopDone?: Promise<void>;
   private lagTimer?: NodeJS.Timeout;
   private streamEpoch = '0';
-  private idle: (() => void)[] = [];
+  private wake?: () => void;
+  private readonly idle: (() => void)[] = [];
 
   constructor(private readonly nc: NatsConnection, private readonly stage: Stage<T>, private readonly opts: RunnerOptions) {
     this.js = jetstream(nc);
-    this.slots = new Slots(opts.maxInFlight);
     this.labels = { stage: stage.name, stream: stage.stream };
   }
+
+  private get maxDeliveries(): number { return this.opts.maxDeliveries ?? 5; }
 
   /** Makes sure the durable consumer exists, then consumes until stop(). */
   async start(): Promise<void> {
@@ -125,57 +148,111 @@ export class StageRunner<T> {
     this.opts.log.info({ stream: this.stage.stream, durable: this.stage.name }, 'stage consuming');
   }
 
-  /** Stops pulling, lets the batches in flight finish (they are acked or nak'ed), then returns. */
+  /**
+   * Stops pulling (the pull under way ends within fetchExpiresMs, and what it brings is still handled),
+   * finishes what it holds (acked, or nak'ed when waiting on a transient failure), then returns.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.lagTimer);
-    await this.messages?.close().catch(() => undefined);
+    this.wake?.();
     await this.loopDone;
-    while (this.slots.busy > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    while (this.running > 0 || this.queue.length > 0) {
+      this.pump();
+      await new Promise<void>((resolve) => this.idle.push(resolve));
+    }
+  }
+
+  private room(): number {
+    return this.opts.maxInFlight - this.running - this.queue.length;
   }
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
+      // Nothing is pulled while a redelivered message waits for, or has, the stage to itself.
+      if (this.room() <= 0 || this.isolating || this.queue.some(redelivered)) {
+        await new Promise<void>((resolve) => { this.wake = resolve; });
+        continue;
+      }
       try {
-        const consumer = await this.js.consumers.get(this.stage.stream, this.stage.name);
-        const messages = await consumer.consume({ max_messages: Math.max(4, this.opts.maxInFlight * 2) });
-        this.messages = messages;
-        void this.watch(messages);
+        this.consumer ??= await this.js.consumers.get(this.stage.stream, this.stage.name);
+        // After a redelivery (and at start, when redeliveries come first) one message at a time, so that each
+        // one that may crash the stage is in hand alone; full pulls again once a fresh message comes.
+        const max = this.probation ? 1 : this.room();
+        const messages = await this.consumer.fetch({ max_messages: max, expires: Math.max(1000, this.opts.fetchExpiresMs ?? 5000) });
         for await (const m of messages) {
-          const wait = this.slots.acquire();
-          if (wait) await wait;
-          void this.process(m).finally(() => this.done());
+          this.probation = redelivered(m);
+          this.enqueue(m);
         }
       } catch (err) {
         if (this.stopping) break;
-        this.opts.log.error({ err, stream: this.stage.stream }, 'consume failed, restarting');
-        await new Promise((r) => setTimeout(r, 1000));
+        this.opts.log.error({ err: errorMessage(err), stream: this.stage.stream }, 'pulling messages failed, trying again');
+        stageMetrics.restarts.inc(this.labels);
+        this.consumer = undefined;
+        if (this.jsm) {
+          await ensureConsumer(this.jsm, consumerSpec(this.stage.stream, this.stage.name), this.opts.ackWaitMs)
+            .catch((e: unknown) => this.opts.log.warn({ err: errorMessage(e) }, 'cannot check the durable consumer'));
+        }
+        await sleep(1000);
       }
-      if (!this.stopping) stageMetrics.restarts.inc(this.labels);
     }
   }
 
-  private done(): void {
-    this.slots.release();
-    stageMetrics.inFlight.set(this.labels, this.slots.busy);
-    if (this.slots.busy === 0) for (const resolve of this.idle.splice(0)) resolve();
+  private enqueue(m: JsMsg): void {
+    this.keepAlive(m);
+    this.queue.push(m);
+    this.pump();
   }
 
-  /** Restarts consume() on missed heartbeats and recreates the durable if someone deleted it. */
-  private async watch(messages: ConsumerMessages): Promise<void> {
-    const limit = this.opts.restartAfterMissedHeartbeats ?? 2;
-    for await (const s of messages.status()) {
-      if (s.type === 'heartbeats_missed' && s.count >= limit) {
-        this.opts.log.warn({ stream: this.stage.stream, missed: s.count }, 'heartbeats missed, restarting consume');
-        messages.stop();
-        return;
+  /**
+   * Starts queued messages while there is room. A redelivered message runs alone: after the fresh ones in
+   * hand are done, with nothing else started or pulled until it is finished.
+   */
+  private pump(): void {
+    while (!this.isolating && this.queue.length > 0) {
+      const fresh = this.queue.findIndex((m) => !redelivered(m));
+      let index: number;
+      if (fresh >= 0) {
+        if (this.running >= this.opts.maxInFlight) return;
+        index = fresh;
+      } else {
+        if (this.running > 0) return;
+        index = 0;
+        this.isolating = true;
       }
-      if ((s.type === 'consumer_not_found' || s.type === 'consumer_deleted') && this.jsm) {
-        this.opts.log.warn({ stream: this.stage.stream, durable: this.stage.name }, 'durable consumer lost, recreating');
-        await ensureConsumer(this.jsm, consumerSpec(this.stage.stream, this.stage.name), this.opts.ackWaitMs).catch((err: unknown) =>
-          this.opts.log.error({ err }, 'cannot recreate durable consumer'));
-      }
+      const [m] = this.queue.splice(index, 1);
+      this.running++;
+      stageMetrics.inFlight.set(this.labels, this.running);
+      void this.process(m!).finally(() => this.finished());
     }
+  }
+
+  private finished(): void {
+    this.running--;
+    this.isolating = false;
+    stageMetrics.inFlight.set(this.labels, this.running);
+    this.pump();
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+    if (this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** Tells JetStream the message is being worked on, so it is not redelivered while this process holds it. */
+  private keepAlive(m: JsMsg): void {
+    const every = Math.max(250, Math.floor(this.opts.ackWaitMs / 3));
+    const timer = setInterval(() => m.working(), every);
+    timer.unref();
+    keepAlives.set(m, timer);
+  }
+
+  private settle(m: JsMsg, how: Settle, delayMs?: number): void {
+    clearInterval(keepAlives.get(m));
+    keepAlives.delete(m);
+    if (how === 'ack') m.ack();
+    // No reason text: nats-server 2.9 does not parse `+TERM <reason>` and would leave the message pending.
+    else if (how === 'term') m.term();
+    else m.nak(delayMs);
   }
 
   private async readLag(): Promise<void> {
@@ -183,18 +260,22 @@ export class StageRunner<T> {
       const info = await this.jsm!.consumers.info(this.stage.stream, this.stage.name);
       stageMetrics.lag.set(this.labels, lagOf(info));
     } catch {
-      // Lag is informational; the consume loop reports real connection trouble.
+      // Lag is informational; the pull loop reports real connection trouble.
     }
   }
 
   private async process(m: JsMsg): Promise<void> {
     const started = performance.now();
     stageMetrics.received.inc(this.labels);
-    stageMetrics.inFlight.set(this.labels, this.slots.busy);
     const meta: MessageMeta = {
       stage: this.stage.name, stream: this.stage.stream, subject: m.subject, seq: m.seq,
-      streamEpoch: this.streamEpoch, deliveryCount: m.info.deliveryCount, log: this.opts.log,
+      streamEpoch: this.streamEpoch, deliveryCount: m.info.deliveryCount, attempt: 1, log: this.opts.log,
     };
+    if (meta.deliveryCount > this.maxDeliveries) {
+      stageMetrics.poisoned.inc(this.labels);
+      return this.deadLetter(m, meta, new Error(poisonReason(this.stage.name, meta.deliveryCount - 1)));
+    }
+    testFaults(m.data);
     let input: T;
     try {
       input = this.stage.decode(m.data);
@@ -202,25 +283,54 @@ export class StageRunner<T> {
       return this.deadLetter(m, meta, err instanceof DecodeError ? err : new DecodeError(errorMessage(err), { cause: err }));
     }
     if (this.stage.size) stageMetrics.events.inc(this.labels, this.stage.size(input));
-    let outputs: Output[];
-    try {
-      outputs = await this.stage.handle(input, meta);
-    } catch (err) {
-      if (isPoison(err)) return this.deadLetter(m, meta, err);
-      const limit = this.opts.maxUnexpectedDeliveries ?? 5;
-      if (!(err instanceof TransientError) && meta.deliveryCount >= limit) {
-        return this.deadLetter(m, meta, new Error(`failed ${meta.deliveryCount} times: ${errorMessage(err)}`, { cause: err }));
+    let outputs: Output[] | undefined;
+    const maxAttempts = this.opts.maxAttempts ?? 5;
+    while (!outputs) {
+      try {
+        outputs = await this.stage.handle(input, meta);
+      } catch (err) {
+        if (isPoison(err)) return this.deadLetter(m, meta, err);
+        const transient = err instanceof TransientError;
+        if (!transient && meta.attempt >= maxAttempts) {
+          return this.deadLetter(m, meta, new Error(`failed ${meta.attempt} times: ${errorMessage(err)}`, { cause: err }));
+        }
+        if (!(await this.retryLater(m, meta, err))) return;
       }
-      return this.retry(m, meta, err);
     }
-    try {
-      await this.publish(outputs, meta);
-    } catch (err) {
-      return this.retry(m, meta, err);
+    // The outputs are made once; publishing them again after a failure is deduplicated by their message ids.
+    for (;;) {
+      try {
+        await this.publish(outputs, meta);
+        break;
+      } catch (err) {
+        if (!(await this.retryLater(m, meta, err))) return;
+      }
     }
-    m.ack();
+    this.settle(m, 'ack');
     stageMetrics.acked.inc(this.labels);
     stageMetrics.latency.observe(this.labels, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * Waits before the next attempt (in this process: the delivery count stays the same). While stopping it
+   * hands the message back instead and answers false.
+   */
+  private async retryLater(m: JsMsg, meta: MessageMeta, err: unknown): Promise<boolean> {
+    const delay = backoffMs(meta.attempt, { maxMs: this.opts.maxBackoffMs });
+    stageMetrics.retried.inc(this.labels);
+    if (this.stopping) {
+      meta.log.warn({ stream: meta.stream, seq: meta.seq, err: errorMessage(err) }, 'stopping: handing the message back');
+      this.settle(m, 'nak', delay);
+      return false;
+    }
+    meta.log.warn({ stream: meta.stream, seq: meta.seq, attempt: meta.attempt, delayMs: delay, err: errorMessage(err) }, 'trying the message again later');
+    await sleep(delay);
+    meta.attempt++;
+    if (this.stopping) {
+      this.settle(m, 'nak');
+      return false;
+    }
+    return true;
   }
 
   private async publish(outputs: Output[], meta: MessageMeta): Promise<void> {
@@ -237,19 +347,20 @@ export class StageRunner<T> {
   /** Publishes the dead letter first and only then terminates the message, so nothing is dropped. */
   private async deadLetter(m: JsMsg, meta: MessageMeta, err: unknown): Promise<void> {
     meta.log.warn({ stream: meta.stream, subject: meta.subject, seq: meta.seq, err: errorMessage(err) }, 'dead-lettering message');
-    try {
-      await this.publish([deadLetterOutput(meta, err, m.data)], meta);
-    } catch (pubErr) {
-      return this.retry(m, meta, pubErr);
+    for (;;) {
+      try {
+        await this.publish([deadLetterOutput(meta, err, m.data)], meta);
+        break;
+      } catch (pubErr) {
+        if (!(await this.retryLater(m, meta, pubErr))) return;
+      }
     }
-    // No reason text: nats-server 2.9 does not parse `+TERM <reason>` and would leave the message pending.
-    m.term();
+    this.settle(m, 'term');
   }
+}
 
-  private retry(m: JsMsg, meta: MessageMeta, err: unknown): void {
-    const delay = backoffMs(meta.deliveryCount, { maxMs: this.opts.maxBackoffMs });
-    meta.log.warn({ stream: meta.stream, seq: meta.seq, delivery: meta.deliveryCount, delayMs: delay, err: errorMessage(err) }, 'retrying message later');
-    stageMetrics.retried.inc(this.labels);
-    m.nak(delay);
-  }
+const keepAlives = new WeakMap<JsMsg, NodeJS.Timeout>();
+
+function redelivered(m: JsMsg): boolean {
+  return m.info.deliveryCount > 1;
 }

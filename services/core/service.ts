@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './log.js';
 import { registry } from './metrics.js';
 import { connectNats } from './nats.js';
 import { StageRunner, type Stage } from './runner.js';
+import { joinSupervisor, supervised } from './supervision.js';
 import { ensureTopology } from './topology.js';
 import { natsTlsOptions } from './tls.js';
 
@@ -38,6 +39,7 @@ export function topologyLimits(config: Config) {
 export async function startStages(ctx: ServiceContext, stages: Stage<any>[]): Promise<RunningService> {
   const runners = stages.map((s) => new StageRunner(ctx.nc, s, {
     maxInFlight: ctx.config.STAGE_MAX_IN_FLIGHT, maxBackoffMs: ctx.config.STAGE_MAX_BACKOFF_MS, ackWaitMs: ctx.config.STAGE_ACK_WAIT_MS,
+    maxDeliveries: ctx.config.STAGE_MAX_DELIVERIES,
     log: ctx.log.child({ stage: s.name, stream: s.stream }),
   }));
   for (const r of runners) await r.start();
@@ -77,8 +79,9 @@ export function serveMetrics(port: number, host: string): Server {
 }
 
 /**
- * Runs one service as its own process (`node dist/services/<name>/main.js`): config, NATS,
- * streams, migrations when it uses the database, then the service until SIGTERM or SIGINT drains it.
+ * Runs one service as its own process (`node dist/services/<name>/main.js`): config, NATS, streams,
+ * migrations when it uses the database, then the service until SIGTERM or SIGINT drains it. Under
+ * `soc up` (forked with an IPC channel) it also reports to the supervisor and stops when the supervisor goes.
  */
 export async function runStandalone(name: string, start: ServiceStarter, opts: { needsDb?: boolean } = {}): Promise<void> {
   const log = createLogger(name);
@@ -91,15 +94,39 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
     process.stderr.write(`${name}: ${(err as Error).message}\n`);
     process.exit(2);
   }
+  // Series of different services stay apart when the supervisor gathers every service's metrics.
+  if (supervised()) registry.setDefaultLabels({ service: name });
+  let service: RunningService | undefined;
+  // Set as the start goes on; a signal may come before any of it exists.
+  const held: { nc?: NatsConnection; metrics?: Server } = {};
+  const db = lazyDb(config);
+  let stopping = false;
+  const shutdown = async (why: string, boundMs = 20_000) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ why }, 'draining');
+    // Bounded: a service that cannot drain (NATS or the database away) must still end.
+    const deadline = setTimeout(() => { log.warn({ boundMs }, 'did not drain in time, exiting'); process.exit(1); }, boundMs);
+    deadline.unref();
+    await service?.stop().catch((err: unknown) => log.error({ err }, 'stop failed'));
+    await held.nc?.drain().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    held.metrics?.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Without its supervisor the embedded NATS and Postgres are gone too: a short try, then out.
+  const supervisor = joinSupervisor(() => void shutdown('the supervisor is gone', 5000));
   const nc = await connectNats({
     url: config.NATS_URL!, name, credsFile: config.NATS_CREDS, log, waitForServer: true,
     tls: natsTlsOptions({ caFile: config.NATS_TLS_CA, certFile: config.NATS_TLS_CERT, keyFile: config.NATS_TLS_KEY }),
   });
+  held.nc = nc;
   await ensureTopology(await jetstreamManager(nc), topologyLimits(config), log);
-  const db = lazyDb(config);
   if (opts.needsDb) await migrateToLatest(db.get(), log);
-  const metrics = config.METRICS_PORT ? serveMetrics(config.METRICS_PORT, config.HTTP_HOST) : undefined;
-  let service: RunningService;
+  held.metrics = config.METRICS_PORT ? serveMetrics(config.METRICS_PORT, config.HTTP_HOST) : undefined;
   try {
     service = await start({ config, nc, log, db: db.get });
   } catch (err) {
@@ -108,18 +135,5 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
     process.exit(2);
   }
   log.info('started');
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'draining');
-    await service.stop();
-    await nc.drain();
-    await db.close();
-    metrics?.close();
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  supervisor.ready('url' in service ? String((service as { url: unknown }).url) : undefined);
 }

@@ -10,11 +10,13 @@ import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
 import type { Logger } from '../core/log.js';
 import { registry } from '../core/metrics.js';
+import { allMetrics } from '../core/supervision.js';
 import { httpsOptions } from '../core/tls.js';
 import { enrollPlugin } from '../enroll/routes.js';
 import { gatewayPlugin, type GatewayDeps } from '../gateway/index.js';
 import { ingestPlugin, type IngestDeps } from '../ingest/routes.js';
 import { webPlugin } from '../web/index.js';
+import { Health } from './health.js';
 
 export interface HttpDeps {
   nc: NatsConnection;
@@ -84,7 +86,21 @@ export async function buildApp(deps: HttpDeps, o: AppOptions = {}): Promise<Fast
   // Last: its wildcard answers the dashboard's own paths.
   if (on.has('web')) await app.register(webPlugin({ log: deps.log, dir: o.webDir }));
 
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: !deps.nc.isClosed() }));
+  // Under soc up, every service's metrics (gathered by the supervisor); alone, this process's.
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(registry.contentType).send((await allMetrics()) ?? await registry.metrics()));
+  const health = new Health(deps.nc, deps.db, Boolean(deps.config.DATABASE_URL));
+  health.start();
+  app.addHook('onClose', async () => health.stop());
+  // 503 names every failing part: NATS, Postgres, this process's event loop, a service that is not running.
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
+    const report = health.report();
+    return reply.code(report.ok ? 200 : 503).send(report);
+  });
+  // For orchestrators: alive (the process answers), and ready (it can take input: NATS is there).
+  app.get('/livez', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const nats = health.report().nats;
+    return reply.code(nats === 'connected' ? 200 : 503).send({ ok: nats === 'connected', nats });
+  });
   return app;
 }

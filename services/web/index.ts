@@ -13,7 +13,7 @@ export interface WebDeps {
 }
 
 /** Paths that belong to the server, never to the single-page app. */
-const SERVER_PATHS = /^\/(api|ws|metrics|healthz)(\/|$|\?)/;
+const SERVER_PATHS = /^\/(api|ws|metrics|healthz|livez|readyz)(\/|$|\?)/;
 
 /** dist/web, found from this file whether it runs from services/web (tests) or dist/services/web. */
 function defaultDir(): string {

