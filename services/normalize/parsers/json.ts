@@ -1,6 +1,7 @@
 // JSON records (ECS-shaped, nested or dotted, or flat key-value) to normalized events.
 import { ValidationError } from '../../core/errors.js';
 import { ecsField, setPath } from '../../core/ecs.js';
+import { jsonProblem } from '../../core/untrusted.js';
 import type { Event } from '../../core/proto.js';
 import { guarded } from './guard.js';
 import type { Parser } from './types.js';
@@ -117,6 +118,9 @@ export const parseJson: Parser = guarded('json', (record) => {
     throw new ValidationError(`invalid JSON: ${(err as Error).message}`);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ValidationError(`expected a JSON object, got ${describe(doc)}`);
+  // Keys become object keys here and in every reader of the stored event; nesting bounds every recursive walk.
+  const problem = jsonProblem(doc);
+  if (problem) throw new ValidationError(problem);
   const obj = doc as Record<string, unknown>;
   // Windows events rendered as JSON get the same mapping as event XML.
   const windows = windowsJsonShape(obj);

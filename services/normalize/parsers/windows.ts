@@ -1,7 +1,7 @@
 // Windows events (from event XML, evtx_dump JSON or Winlogbeat JSON) to normalized events, Sysmon and Security mapped to ECS.
 import { ValidationError } from '../../core/errors.js';
 import type { Event } from '../../core/proto.js';
-import { baseName, checkFieldSize, dict, table } from './guard.js';
+import { baseName, checkFieldSize, dict, freeName, table } from './guard.js';
 import { normalizeHost, normalizeIp, toUtc } from './util.js';
 
 /** The fields of one Windows event, whatever it was rendered as. */
@@ -626,16 +626,14 @@ function putData(out: Data, key: string, value: string): void {
   out[key] = value;
 }
 
-function flattenJson(o: Obj, prefix: string, out: Data, depth: number): void {
+function flattenJson(o: Obj, prefix: string, out: Data, depth: number, next = new Map<string, number>()): void {
   if (depth > MAX_JSON_DEPTH) throw new ValidationError(`UserData nests deeper than ${MAX_JSON_DEPTH} levels`);
   for (const k of Object.keys(o)) {
     if (k === '#attributes' || k.endsWith('_attributes')) continue;
     const v = o[k];
     const key = prefix ? `${prefix}.${k}` : k;
-    if (isObj(v) && !('#text' in v)) { flattenJson(v, key, out, depth + 1); continue; }
-    let name = key;
-    for (let dup = 2; Object.hasOwn(out, name); dup++) name = `${key}${dup}`;
-    putData(out, name, str(v));
+    if (isObj(v) && !('#text' in v)) { flattenJson(v, key, out, depth + 1, next); continue; }
+    putData(out, freeName(out, key, next), str(v));
   }
 }
 

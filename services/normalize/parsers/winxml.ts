@@ -1,7 +1,7 @@
 // Windows event XML (Event Viewer, wevtutil, evtxexport) to events: a strict XML scanner and the walk of <Event>.
 import { ValidationError } from '../../core/errors.js';
 import type { Event } from '../../core/proto.js';
-import { MAX_FIELD_CHARS, checkFieldSize, codePoint, dict, guarded } from './guard.js';
+import { MAX_FIELD_CHARS, checkFieldSize, checkKey, codePoint, dict, freeName, guarded } from './guard.js';
 import { type WinRecord, parseWinInt, winEvent } from './windows.js';
 
 /**
@@ -27,6 +27,8 @@ export interface XmlElement {
 
 /** Deeper nesting than this is not a Windows event: the limit keeps hostile input from costing more. */
 const MAX_DEPTH = 64;
+/** Windows event elements carry a handful of attributes; more is not an event, and each is checked against the others. */
+const MAX_ATTRIBUTES = 32;
 // XML 1.0 allows no C0 control character other than tab, line feed and carriage return, and not U+FFFE/U+FFFF.
 const BAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 const BREAKS = /[\t\n\r]/g;
@@ -78,6 +80,18 @@ function breakAtOrAfter(s: string, from: number): number {
     nextBreak = m === null ? s.length : m.index;
   }
   return nextBreak;
+}
+
+// Likewise the next "<", which no attribute value may hold: one search per attribute to the end of a
+// document without any "<" left would cost quadratic time on an element with thousands of attributes.
+let nextLt = -1;
+
+function ltAtOrAfter(s: string, from: number): number {
+  if (nextLt < from) {
+    nextLt = s.indexOf('<', from);
+    if (nextLt < 0) nextLt = s.length;
+  }
+  return nextLt;
 }
 
 /** Decodes the five predefined entities and character references in s[from, to). */
@@ -154,6 +168,7 @@ function localName(q: string): string {
 export function scanXml(s: string): XmlElement[] {
   nextAmp = -1;
   nextBreak = -1;
+  nextLt = -1;
   const bad = BAD_CHAR.test(s) ? BAD_CHAR.exec(s) : null;
   if (bad) fail(s, bad.index, `control character ${codePoint(s, bad.index)} ${enclosingTag(s, bad.index)}: XML 1.0 does not allow it`);
   const roots: XmlElement[] = [];
@@ -254,13 +269,14 @@ export function scanXml(s: string): XmlElement[] {
         // Native searches, not a loop: on a busy core a JavaScript loop costs several ns per character.
         const close = s.indexOf(q === 34 ? '"' : "'", k + 1);
         if (close < 0) fail(s, k, `truncated: value of attribute ${aname} of <${qname}> is not closed`);
-        const lt2 = s.indexOf('<', k + 1);
-        if (lt2 >= 0 && lt2 < close) fail(s, lt2, `"<" inside the value of attribute ${aname} of <${qname}>`);
+        const lt2 = ltAtOrAfter(s, k + 1);
+        if (lt2 < close) fail(s, lt2, `"<" inside the value of attribute ${aname} of <${qname}>`);
         let value = decode(s, k + 1, close);
         // Attribute-value normalization: literal line breaks and tabs read as spaces.
         if (breakAtOrAfter(s, k + 1) < close) value = value.replace(/\r\n|[\t\n\r]/g, ' ');
         checkFieldSize(`attribute ${aname} of <${qname}>`, value);
         const attrs = el.attrs ?? (el.attrs = []);
+        if (attrs.length >= 2 * MAX_ATTRIBUTES) fail(s, k, `<${qname}> has more than ${MAX_ATTRIBUTES} attributes`);
         for (let a = 0; a < attrs.length; a += 2) if (attrs[a] === aname) fail(s, k, `attribute ${aname} appears twice in <${qname}>`);
         attrs.push(aname, value);
         k = close + 1;
@@ -296,15 +312,15 @@ function child(el: XmlElement, name: string): XmlElement | undefined {
 }
 
 /** UserData holds one provider-defined element; its leaves become event_data fields (nested ones as a.b). */
-function flattenUserData(el: XmlElement, prefix: string, out: Record<string, string>): void {
+function flattenUserData(el: XmlElement, prefix: string, out: Record<string, string>, next: Map<string, number>): void {
   const cs = el.children;
   if (cs === null) return;
   for (let k = 0; k < cs.length; k++) {
     const c = cs[k]!;
+    checkKey(c.name, 'UserData');
     const key = prefix ? `${prefix}.${c.name}` : c.name;
-    if (c.children !== null) { flattenUserData(c, key, out); continue; }
-    let name = key;
-    for (let dup = 2; Object.hasOwn(out, name); dup++) name = `${key}${dup}`;
+    if (c.children !== null) { flattenUserData(c, key, out, next); continue; }
+    const name = freeName(out, key, next);
     checkFieldSize(`UserData ${name}`, c.text);
     out[name] = c.text;
   }
@@ -324,17 +340,20 @@ function eventData(ev: XmlElement, out: Record<string, string>): void {
       } else {
         key = d.name;
       }
+      checkKey(key, 'EventData');
       const value = d.name === 'Binary' ? d.text.trim() : d.text;
       if (value.length > MAX_FIELD_CHARS) checkFieldSize(`EventData ${key}`, value);
       out[key] = value;
     }
   }
   const ud = child(ev, 'UserData');
-  if (ud && ud.children !== null) for (const wrapper of ud.children) flattenUserData(wrapper, '', out);
+  const next = new Map<string, number>();
+  if (ud && ud.children !== null) for (const wrapper of ud.children) flattenUserData(wrapper, '', out, next);
   // Events the log service could not render carry the payload here instead.
   const pe = child(ev, 'ProcessingErrorData');
   if (pe && pe.children !== null) {
     for (const c of pe.children) {
+      checkKey(c.name, 'ProcessingErrorData');
       checkFieldSize(`ProcessingErrorData ${c.name}`, c.text);
       out[c.name] = c.text;
     }
