@@ -50,7 +50,7 @@ const LOGIN_FAILED = /^FAILED LOGIN \(?(\d{1,6})\)?(?: on '?([^'\s]{1,256})'?)?(
 const LOGIN_ROOT = /^ROOT LOGIN +(?:ON|on) '?([^'\s]{1,256})'?(?: FROM '?([^'\s]{1,256})'?)?\s*$/;
 const LOGIN_OK = /^LOGIN ON '?([^'\s]{1,256})'? BY '?([^'\s]{1,256})'?(?: FROM '?([^'\s]{1,256})'?)?\s*$/;
 // ftpd (Loghub's wu-ftpd lines) and vsftpd.
-const FTP_ANONYMOUS = /^ANONYMOUS FTP LOGIN FROM ([^\s,]{1,256}),? ?(?:\(([^)]{0,256})\))?\s*$/;
+const FTP_ANONYMOUS = /^ANONYMOUS FTP LOGIN FROM ([^\s,()]{1,256})(?:, \([^()]{0,256}\))?\s*$/;
 const VSFTPD = /^(?:\[pid \d{1,10}\] )?\[([^\]]{0,256})\] (OK|FAIL) LOGIN: Client "([^"]{1,256})"/;
 
 /** The action of an authentication through PAM, by PAM service; other services keep their own name. */

@@ -29,6 +29,8 @@ export interface XmlElement {
 const MAX_DEPTH = 64;
 /** Windows event elements carry a handful of attributes; more is not an event, and each is checked against the others. */
 const MAX_ATTRIBUTES = 32;
+/** Child elements per element inside an event (EventData fields are capped at 1024 after the scan). */
+const MAX_CHILDREN = 1100;
 // XML 1.0 allows no C0 control character other than tab, line feed and carriage return, and not U+FFFE/U+FFFF.
 const BAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 const BREAKS = /[\t\n\r]/g;
@@ -281,8 +283,15 @@ export function scanXml(s: string): XmlElement[] {
         attrs.push(aname, value);
         k = close + 1;
       }
-      if (cur) (cur.children ??= []).push(el);
-      else roots.push(el);
+      if (cur) {
+        const cs = cur.children ??= [];
+        // An <Events> document may hold any number of events; inside an event, thousands of elements are
+        // not a Windows event, and building them would cost time and memory for nothing.
+        if (cs.length >= MAX_CHILDREN && !(stack.length === 1 && cur.name === 'Events')) fail(s, lt, `<${cur.qname}> has more than ${MAX_CHILDREN} child elements`);
+        cs.push(el);
+      } else {
+        roots.push(el);
+      }
       if (selfClosing) {
         el.end = k;
       } else {
@@ -312,23 +321,34 @@ function child(el: XmlElement, name: string): XmlElement | undefined {
 }
 
 /** UserData holds one provider-defined element; its leaves become event_data fields (nested ones as a.b). */
-function flattenUserData(el: XmlElement, prefix: string, out: Record<string, string>, next: Map<string, number>): void {
+function flattenUserData(el: XmlElement, prefix: string, out: Record<string, string>, next: Map<string, number>, budget: { left: number }): void {
   const cs = el.children;
   if (cs === null) return;
   for (let k = 0; k < cs.length; k++) {
     const c = cs[k]!;
     checkKey(c.name, 'UserData');
     const key = prefix ? `${prefix}.${c.name}` : c.name;
-    if (c.children !== null) { flattenUserData(c, key, out, next); continue; }
+    if (c.children !== null) { flattenUserData(c, key, out, next, budget); continue; }
+    if (--budget.left < 0) tooManyFields();
     const name = freeName(out, key, next);
     checkFieldSize(`UserData ${name}`, c.text);
     out[name] = c.text;
   }
 }
 
+/** Windows events carry tens of fields; past this many the record is not one, and mapping it would only cost time. */
+const MAX_EVENT_FIELDS = 1024;
+
+function tooManyFields(): never {
+  throw new ValidationError(`the event has more than ${MAX_EVENT_FIELDS} EventData / UserData fields; Windows events carry far fewer`);
+}
+
 function eventData(ev: XmlElement, out: Record<string, string>): void {
   const ed = child(ev, 'EventData');
+  const budget = { left: MAX_EVENT_FIELDS };
   if (ed && ed.children !== null) {
+    if (ed.children.length > MAX_EVENT_FIELDS) tooManyFields();
+    budget.left -= ed.children.length;
     let unnamed = 0;
     for (const d of ed.children) {
       let key: string;
@@ -348,10 +368,11 @@ function eventData(ev: XmlElement, out: Record<string, string>): void {
   }
   const ud = child(ev, 'UserData');
   const next = new Map<string, number>();
-  if (ud && ud.children !== null) for (const wrapper of ud.children) flattenUserData(wrapper, '', out, next);
+  if (ud && ud.children !== null) for (const wrapper of ud.children) flattenUserData(wrapper, '', out, next, budget);
   // Events the log service could not render carry the payload here instead.
   const pe = child(ev, 'ProcessingErrorData');
   if (pe && pe.children !== null) {
+    if (pe.children.length > budget.left) tooManyFields();
     for (const c of pe.children) {
       checkKey(c.name, 'ProcessingErrorData');
       checkFieldSize(`ProcessingErrorData ${c.name}`, c.text);
