@@ -6,7 +6,7 @@ import type { Event } from '../../core/proto.js';
 import { guarded } from './guard.js';
 import type { Parser } from './types.js';
 import { normalizeHost, requireIp, requireNumber, requirePort, toUtc } from './util.js';
-import { windowsFromEvtxJson, windowsFromWinlogbeat, windowsJsonShape } from './windows.js';
+import { windowsFromEvtxJson, windowsFromWinlogbeat, windowsJsonShape } from './windows-json.js';
 
 /** Common flat names and where they go in ECS. Applied to top-level keys only. */
 const ALIAS_TABLE: Record<string, string> = {
