@@ -11,14 +11,29 @@ export const MAX_FIELD_CHARS = 64 * 1024;
  * Makes a parser safe to call on anything: a ValidationError passes through, any other exception
  * (a bug the input exposed) becomes a ValidationError that keeps the original as `cause`, so the record
  * is dead-lettered with a reason instead of failing the whole batch.
+ *
+ * Parsing runs without stack traces: capturing one made up three quarters of the cost of refusing a record
+ * (34 µs of 45), which a body of half a million bad records turns into seconds, and a refusal's stack says
+ * nothing. A crash is a bug, so the parser (pure and deterministic) is run again with stacks to keep one.
  */
 export function guarded(format: string, parse: (record: string, ctx: ParseContext) => Event[]): Parser {
   return (record, ctx) => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       return parse(record, ctx);
     } catch (err) {
       if (err instanceof ValidationError) throw err;
-      throw new ValidationError(`the ${format} parser failed on this record (${errorMessage(err)}); please report it with the record`, { cause: err });
+      Error.stackTraceLimit = limit;
+      let crash = err;
+      try {
+        parse(record, ctx);
+      } catch (again) {
+        crash = again;
+      }
+      throw new ValidationError(`the ${format} parser failed on this record (${errorMessage(crash)}); please report it with the record`, { cause: crash });
+    } finally {
+      Error.stackTraceLimit = limit;
     }
   };
 }
