@@ -3,6 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import regexp from 'eslint-plugin-regexp';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'proto/gen/**', 'web/**', 'test-output/**', 'data/**', 'coverage/**'] },
@@ -14,6 +15,17 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       // Parsers strip control characters on purpose.
       'no-control-regex': 'off',
+    },
+  },
+  {
+    // Code that runs regular expressions on log records, bodies and feeds: no pattern may backtrack or
+    // move super-linearly on input (npm run audit:regex runs the deeper recheck analysis on the same files).
+    files: ['services/normalize/**/*.ts', 'services/ingest/**/*.ts', 'services/core/ecs.ts', 'services/core/untrusted.ts', 'services/enrich/feeds.ts', 'tools/cli/parse.ts'],
+    ignores: ['**/*.test.ts'],
+    plugins: { regexp },
+    rules: {
+      'regexp/no-super-linear-backtracking': ['error', { report: 'potential' }],
+      'regexp/no-super-linear-move': ['error', { report: 'potential', ignoreSticky: false }],
     },
   },
   {

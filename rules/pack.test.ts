@@ -49,7 +49,7 @@ describe('the rule pack loads', () => {
   });
 
   it('has the rules it is meant to have', () => {
-    expect(rules.length).toBe(34);
+    expect(rules.length).toBe(37);
     expect(new Set(rules.map((r) => r.id)).size).toBe(rules.length);
   });
 });
@@ -130,6 +130,7 @@ describe('attacks through the real parsers', () => {
       'SSH brute force from one address', 'SSH login after a brute force from the same address', 'SSH password spraying from one address',
       'sudo authentication failed', 'sudo refused - user not in sudoers or command not allowed',
     ],
+    'attack_pam_auth.log': ['PAM authentication brute force from one remote host', 'PAM password spraying from one remote host'],
     'attack_web_access.log': [
       'Cross-site scripting attempt in a request URL', 'Many HTTP 404 responses to one client', 'Path traversal attempt in a request URL',
       'SQL injection attempt in a request URL', 'Web vulnerability scanner user agent',

@@ -192,10 +192,11 @@ export function fieldGetter(name: string): Getter {
     g = (e) => {
       const extra = extraOf(e);
       if (!extra) return undefined;
-      if (name in extra) return extra[name];
+      if (Object.hasOwn(extra, name)) return extra[name];
+      // Own properties only: a rule naming "constructor" must not read Object from the prototype.
       let v: unknown = extra;
       for (const p of parts) {
-        if (v == null || typeof v !== 'object') return undefined;
+        if (v == null || typeof v !== 'object' || !Object.hasOwn(v, p)) return undefined;
         v = (v as Record<string, unknown>)[p];
       }
       return v;
@@ -259,14 +260,21 @@ const typedToEcs = ((): ((e: Event) => Record<string, unknown>) => {
   return new Function('e', lines.join('\n')) as (e: Event) => Record<string, unknown>;
 })();
 
-/** Adds the keys of `from` that `to` lacks, descending into objects both have. */
-function mergeMissing(to: Record<string, unknown>, from: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(from)) {
-    const have = to[k];
-    if (have === undefined) to[k] = v;
-    else if (have && v && typeof have === 'object' && typeof v === 'object' && !Array.isArray(have) && !Array.isArray(v)) {
-      mergeMissing(have as Record<string, unknown>, v as Record<string, unknown>);
-    }
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Adds the keys of `from` that `to` lacks, descending into objects both have. Only own properties count
+ * and keys are defined, never assigned, so a key such as "__proto__" in `from` (extra_json is parsed
+ * input) becomes plain data in `to` instead of reaching Object.prototype.
+ */
+export function mergeMissing(to: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const k of Object.keys(from)) {
+    const v = from[k];
+    const have = Object.hasOwn(to, k) ? to[k] : undefined;
+    if (have === undefined) Object.defineProperty(to, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else if (isPlainObject(have) && isPlainObject(v)) mergeMissing(have, v);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../core/errors.js';
-import { bodyKind, chunk, declaredFormat, splitRecords } from './core.js';
+import { RecordTooLargeError, bodyKind, chunk, declaredFormat, eventElements, splitRecords } from './core.js';
 
 describe('splitRecords', () => {
   it('takes a JSON object as one record', () => {
@@ -65,5 +65,58 @@ describe('chunk', () => {
     const big = 'x'.repeat(998);
     const batches = chunk(['a', big, 'b', 'c'], 100, 1000);
     expect(batches).toEqual([['a'], [big], ['b', 'c']]);
+  });
+});
+
+describe('splitRecords on hostile bodies', () => {
+  // The pattern the scanner replaced: the reference for what an <Event> element is.
+  const EVENT_ELEMENT = /<Event[\s>][\s\S]*?<\/Event\s*>/g;
+
+  it('cuts <Event> elements exactly where the old pattern did, on generated small bodies', () => {
+    const parts = ['<Event>', '<Event ', '<Event\t', '</Event>', '</Event >', '</Events>', '<Events>', '<EventData>', 'x', ' ', '\n', '<Event', '</Event'];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let k = 0; k < 3000; k++) {
+      let body = '';
+      const n = 1 + Math.floor(next() * 12);
+      for (let i = 0; i < n; i++) body += parts[Math.floor(next() * parts.length)];
+      expect(eventElements(body).events, JSON.stringify(body)).toEqual(body.match(EVENT_ELEMENT) ?? []);
+    }
+  });
+
+  it('answers bodies of a million unclosed tags, comments and declarations with a reason', () => {
+    expect(() => splitRecords('<Event>'.repeat(150_000), 'winxml')).toThrow(/no <Event> element found/);
+    expect(() => splitRecords('<?xml version="1.0"?>' + '<Event '.repeat(150_000), 'auto')).toThrow(/no <Event> element found/);
+    const one = '<Event><System/></Event>';
+    expect(() => splitRecords(one + '<!--'.repeat(250_000), 'winxml')).toThrow(/unexpected content outside <Event> elements: "<!--<!--/);
+    expect(() => splitRecords(one + '<?xml '.repeat(150_000), 'winxml')).toThrow(/unexpected content outside <Event> elements: "<\?xml/);
+    expect(splitRecords(`<?xml version="1.0"?>\n<!-- c --><Events>${one}\n${one}</Events >\n`, 'auto')).toEqual([one, one]);
+  });
+
+  it('refuses JSON nested deeper than a record may be, before parsing it', () => {
+    expect(() => splitRecords('['.repeat(1_000_000) + ']'.repeat(1_000_000), 'json')).toThrow(/^line 1: JSON nests deeper than 32 levels/);
+    expect(() => splitRecords('{"a":1}\n' + '{"a":'.repeat(40) + '1' + '}'.repeat(40), 'ndjson')).toThrow(/^line 2: JSON nests deeper than 32 levels/);
+    // 32 levels inside a body array are fine; brackets inside strings do not count.
+    const deep = `${'['.repeat(32)}${']'.repeat(32)}`;
+    expect(splitRecords(`[${deep}, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]`, 'json')).toEqual([deep, '"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["']);
+  });
+
+  it('keeps each element of a JSON array as the client wrote it', () => {
+    expect(splitRecords('[ {"a" : 1 , "s":"x,]}\\""} ,\n\t[1, {"b":[2]}] , "x" ]', 'json')).toEqual(['{"a" : 1 , "s":"x,]}\\""}', '[1, {"b":[2]}]', '"x"']);
+  });
+
+  it('tells NDJSON sent as JSON from one malformed document without a backtracking search', () => {
+    expect(() => splitRecords('{' + '\n'.repeat(1_000_000), 'json')).toThrow(/^invalid JSON/);
+    expect(splitRecords('{"a":1}\n\n   \n{"b":2}', 'json')).toEqual(['{"a":1}', '{"b":2}']);
+  });
+});
+
+describe('chunk limits', () => {
+  it('refuses with 413 a record no stream message can carry', () => {
+    let err: unknown;
+    try { chunk(['a', 'x'.repeat(2000)], 100, 1000); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(RecordTooLargeError);
+    expect((err as RecordTooLargeError).statusCode).toBe(413);
+    expect((err as Error).message).toMatch(/^record 2 is 2000 bytes, over the 1000 bytes one event stream message carries/);
   });
 });

@@ -1,7 +1,7 @@
 // ArcSight Common Event Format (CEF) records, bare or behind a syslog header, to events.
 import { ValidationError } from '../../core/errors.js';
 import type { Event } from '../../core/proto.js';
-import { checkFieldSize, codePoint, dict, guarded, rejectNul, stripLineEnd, table } from './guard.js';
+import { checkFieldSize, checkKey, codePoint, dict, guarded, rejectNul, stripLineEnd, table } from './guard.js';
 import { type SyslogHeader, parseSyslogHeader, syslogPriority } from './syslog.js';
 import { normalizeHost, normalizeIp, toUtc } from './util.js';
 
@@ -65,6 +65,7 @@ function extension(ext: string): Record<string, string> {
   if (ext.slice(0, m.index).trim()) reject(`CEF extension starts with ${JSON.stringify(ext.slice(0, Math.min(m.index, 40)))}, which is not a key=value pair`);
   while (m) {
     const key = m[1]!;
+    checkKey(key, 'CEF extension');
     const start = KEY.lastIndex;
     const next = KEY.exec(ext);
     const raw = next ? ext.slice(start, next.index) : ext.slice(start).trimEnd();

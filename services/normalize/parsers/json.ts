@@ -1,11 +1,12 @@
 // JSON records (ECS-shaped, nested or dotted, or flat key-value) to normalized events.
 import { ValidationError } from '../../core/errors.js';
 import { ecsField, setPath } from '../../core/ecs.js';
+import { jsonProblem } from '../../core/untrusted.js';
 import type { Event } from '../../core/proto.js';
 import { guarded } from './guard.js';
 import type { Parser } from './types.js';
 import { normalizeHost, requireIp, requireNumber, requirePort, toUtc } from './util.js';
-import { windowsFromEvtxJson, windowsFromWinlogbeat, windowsJsonShape } from './windows.js';
+import { windowsFromEvtxJson, windowsFromWinlogbeat, windowsJsonShape } from './windows-json.js';
 
 /** Common flat names and where they go in ECS. Applied to top-level keys only. */
 const ALIAS_TABLE: Record<string, string> = {
@@ -117,6 +118,9 @@ export const parseJson: Parser = guarded('json', (record) => {
     throw new ValidationError(`invalid JSON: ${(err as Error).message}`);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ValidationError(`expected a JSON object, got ${describe(doc)}`);
+  // Keys become object keys here and in every reader of the stored event; nesting bounds every recursive walk.
+  const problem = jsonProblem(doc);
+  if (problem) throw new ValidationError(problem);
   const obj = doc as Record<string, unknown>;
   // Windows events rendered as JSON get the same mapping as event XML.
   const windows = windowsJsonShape(obj);

@@ -1,8 +1,9 @@
-// Syslog lines (RFC 3164 / BSD and RFC 5424) to events; sshd, sudo and su messages become authentication events.
+// Syslog lines (RFC 3164 / BSD and RFC 5424) to events; the header here, authentication messages in linux-auth.ts.
 import { ValidationError } from '../../core/errors.js';
 import type { Event } from '../../core/proto.js';
-import { checkFieldSize, codePoint, dict, guarded, rejectNul, stripLineEnd, table } from './guard.js';
-import { normalizeHost, normalizeIp, toUtc } from './util.js';
+import { checkFieldSize, checkKey, codePoint, dict, guarded, rejectNul, stripLineEnd, table } from './guard.js';
+import { applyAuth, authOf, pamTag } from './linux-auth.js';
+import { normalizeHost, toUtc } from './util.js';
 
 const FACILITIES = [
   'kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp', 'security', 'console', 'solaris-cron',
@@ -116,6 +117,7 @@ function structuredData(line: string, i: number): [Record<string, Record<string,
     if (j >= n) reject(`truncated RFC 5424 structured data: element starting at column ${i + 1} is not closed with "]"`);
     const id = line.slice(i + 1, j);
     if (!id) reject(`RFC 5424 structured data element at column ${i + 1} has no ID`);
+    checkKey(id, 'RFC 5424 structured data');
     const params = sd[id] ?? dict<string>();
     sd[id] = params;
     i = j;
@@ -128,6 +130,7 @@ function structuredData(line: string, i: number): [Record<string, Record<string,
       if (eq < 0) reject(`truncated RFC 5424 structured data: parameter of [${id}] at column ${i + 2} has no value`);
       const name = line.slice(i + 1, eq);
       if (!name || /[\s\]"]/.test(name)) reject(`RFC 5424 structured data element [${id}] has a malformed parameter name ${JSON.stringify(name.slice(0, 40))}`);
+      checkKey(name, `RFC 5424 structured data element [${id}]`);
       if (line.charCodeAt(eq + 1) !== 34) reject(`RFC 5424 parameter ${id}.${name} must be a quoted string`);
       // Scan to the closing quote; only \" \\ and \] are escapes, any other backslash is kept as written.
       let k = eq + 2;
@@ -266,225 +269,6 @@ export function parseSyslogHeader(line: string, receivedMs: number, headerOnly =
   return h;
 }
 
-// ---------------------------------------------------------------- authentication messages
-
-interface Auth {
-  action: string;
-  outcome: 'success' | 'failure' | 'unknown';
-  type: string;
-  user?: string;
-  target?: string;
-  address?: string;
-  port?: string;
-  extra?: Record<string, unknown>;
-}
-
-const SSH_ACCEPTED = /^Accepted (\S+) for (.*) from (\S+) port (\d{1,5})(?: ssh2)?(?:: (.*))?$/;
-const SSH_FAILED = /^Failed (\S+) for (invalid user )?(.*) from (\S+) port (\d{1,5})(?: ssh2)?(?: \[preauth\])?$/;
-const SSH_INVALID = /^Invalid user (.*) from (\S+)(?: port (\d{1,5}))?(?: \[preauth\])?$/;
-const SSH_MAXAUTH = /^(?:error: )?maximum authentication attempts exceeded for (invalid user )?(.*) from (\S+) port (\d{1,5})(?: ssh2)?(?: \[preauth\])?$/;
-const SSH_DISCONNECTING = /^Disconnecting (?:(invalid|authenticating) user (.*) )?(\S+) port (\d{1,5}): (.*?)(?: \[preauth\])?$/;
-const SSH_TOO_MANY_OLD = /^Disconnecting: Too many authentication failures(?: for (invalid user )?(.*?))?(?: \[preauth\])?$/;
-const SSH_DISCONNECTED = /^Disconnected from (?:(invalid|authenticating) )?(?:user (.*) )?(\S+) port (\d{1,5})( \[preauth\])?$/;
-const SSH_RECEIVED = /^Received disconnect from (\S+?)(?: port (\d{1,5}))?:\s?(\d+): (.*?)( \[preauth\])?$/;
-// Lazy user: port and [preauth] are optional here, so a greedy user would swallow the address.
-const SSH_CLOSED = /^Connection closed by (?:(invalid|authenticating) )?(?:user (.*?) )?(\S+)(?: port (\d{1,5}))?( \[preauth\])?$/;
-const SSH_NOT_ALLOWED = /^User (.*) from (\S+) not allowed because (.*)$/;
-const SSH_PAM_ERROR = /^error: PAM: Authentication failure for (?:(?:illegal|invalid) user )?(.*) from (\S+)$/;
-const PAM_FAILURE = /^pam_unix\(([^:()\s]+):auth\): authentication failure;(.*)$/;
-const PAM_MORE = /^PAM (\d+) more authentication failures?;(.*)$/;
-const PAM_KV = /(\w+)=(\S*)/g;
-const SU_SESSION = /^pam_unix\((su(?:-l)?):session\): session opened for user (\S+?)(?:\(uid=\d+\))? by (\S*?)(?:\(uid=\d+\))?$/;
-const SU_SHADOW = /^(Successful|FAILED) su for (\S+) by (\S+)$/;
-const SU_SHADOW_SHORT = /^([+-]) (\S+) (\S+?):(\S+)$/;
-const SU_UTIL = /^(FAILED SU )?\(to (\S+)\) (\S+) on (\S+)$/;
-const SUDO = /^\s*(\S+) : (.*)$/;
-
-const PAM_ACTIONS = table<string>({ sshd: 'ssh_login', sudo: 'sudo', su: 'su', 'su-l': 'su', login: 'login' });
-
-function pamFields(s: string): Record<string, string> {
-  const out = dict<string>();
-  PAM_KV.lastIndex = 0;
-  for (let m = PAM_KV.exec(s); m; m = PAM_KV.exec(s)) out[m[1]!] = m[2]!;
-  return out;
-}
-
-function pamAuth(service: string, rest: string): Auth {
-  const kv = pamFields(rest);
-  const a: Auth = { action: PAM_ACTIONS[service] ?? service, outcome: 'failure', type: 'info', address: kv.rhost || undefined };
-  // For su the PAM "user" is the account switched to; the person is the requesting "ruser".
-  if (a.action === 'su') { a.user = kv.ruser || kv.logname || undefined; a.target = kv.user || undefined; }
-  else a.user = kv.user || undefined;
-  return a;
-}
-
-function sshd(msg: string): Auth | undefined {
-  let m: RegExpExecArray | null;
-  switch (msg.charCodeAt(0)) {
-    case 65: // A
-      if ((m = SSH_ACCEPTED.exec(msg))) {
-        return { action: 'ssh_login', outcome: 'success', type: 'start', user: m[2], address: m[3], port: m[4],
-          extra: { ssh: { method: m[1], ...(m[5] ? { signature: m[5] } : {}) } } };
-      }
-      break;
-    case 70: // F
-      if ((m = SSH_FAILED.exec(msg))) {
-        return { action: 'ssh_login', outcome: 'failure', type: 'info', user: m[3], address: m[4], port: m[5],
-          extra: { ssh: { method: m[1], ...(m[2] ? { invalid_user: true } : {}) } } };
-      }
-      break;
-    case 73: // I
-      if ((m = SSH_INVALID.exec(msg))) {
-        return { action: 'ssh_login', outcome: 'failure', type: 'info', user: m[1], address: m[2], port: m[3], extra: { ssh: { invalid_user: true } } };
-      }
-      break;
-    case 101: // e
-      if ((m = SSH_MAXAUTH.exec(msg))) {
-        return { action: 'ssh_login', outcome: 'failure', type: 'info', user: m[2], address: m[3], port: m[4],
-          extra: { ssh: { max_attempts_exceeded: true, ...(m[1] ? { invalid_user: true } : {}) } } };
-      }
-      if ((m = SSH_PAM_ERROR.exec(msg))) return { action: 'ssh_login', outcome: 'failure', type: 'info', user: m[1], address: m[2] };
-      break;
-    case 109: // m
-      if ((m = SSH_MAXAUTH.exec(msg))) {
-        return { action: 'ssh_login', outcome: 'failure', type: 'info', user: m[2], address: m[3], port: m[4],
-          extra: { ssh: { max_attempts_exceeded: true, ...(m[1] ? { invalid_user: true } : {}) } } };
-      }
-      break;
-    case 68: // D
-      if ((m = SSH_DISCONNECTED.exec(msg))) {
-        // After authentication the session ended normally; before it ([preauth]) the client gave up.
-        const pre = Boolean(m[5]);
-        return { action: 'ssh_disconnect', outcome: pre ? (m[2] !== undefined ? 'failure' : 'unknown') : 'success', type: 'end',
-          user: m[2], address: m[3], port: m[4], extra: { ssh: { preauth: pre } } };
-      }
-      if ((m = SSH_DISCONNECTING.exec(msg))) {
-        const tooMany = m[5]!.startsWith('Too many authentication failures');
-        return { action: tooMany ? 'ssh_login' : 'ssh_disconnect', outcome: 'failure', type: tooMany ? 'info' : 'end', user: m[2], address: m[3], port: m[4],
-          extra: { ssh: { reason: m[5], ...(tooMany ? { max_attempts_exceeded: true } : {}) } } };
-      }
-      if ((m = SSH_TOO_MANY_OLD.exec(msg))) {
-        return { action: 'ssh_login', outcome: 'failure', type: 'info', user: m[2] || undefined, extra: { ssh: { max_attempts_exceeded: true } } };
-      }
-      break;
-    case 67: // C
-      if ((m = SSH_CLOSED.exec(msg))) {
-        const pre = Boolean(m[5]);
-        return { action: 'ssh_disconnect', outcome: pre ? (m[2] !== undefined ? 'failure' : 'unknown') : 'success', type: 'end',
-          user: m[2], address: m[3], port: m[4], extra: { ssh: { preauth: pre } } };
-      }
-      break;
-    case 82: // R
-      if ((m = SSH_RECEIVED.exec(msg))) {
-        const pre = Boolean(m[5]);
-        return { action: 'ssh_disconnect', outcome: pre ? 'unknown' : 'success', type: 'end', address: m[1], port: m[2],
-          extra: { ssh: { preauth: pre, reason: m[4] } } };
-      }
-      break;
-    case 80: // P
-      if ((m = PAM_MORE.exec(msg))) {
-        const a = pamAuth('sshd', m[2]!);
-        a.extra = { pam: { more_failures: Number(m[1]) } };
-        return a;
-      }
-      break;
-    case 85: // U
-      if ((m = SSH_NOT_ALLOWED.exec(msg))) {
-        return { action: 'ssh_login', outcome: 'failure', type: 'info', user: m[1], address: m[2], extra: { ssh: { reason: `not allowed because ${m[3]}` } } };
-      }
-      break;
-  }
-  return undefined;
-}
-
-function sudo(msg: string): Auth | undefined {
-  const m = SUDO.exec(msg);
-  if (!m) return undefined;
-  const rest = m[2]!;
-  // COMMAND is always last and may itself hold " ; ", so it is cut off before splitting.
-  let command: string | undefined;
-  let head = rest;
-  const c = rest.startsWith('COMMAND=') ? -3 : rest.indexOf(' ; COMMAND=');
-  if (c !== -1) {
-    command = rest.slice(c + 11);
-    head = c < 0 ? '' : rest.slice(0, c);
-  }
-  const parts = head ? head.split(' ; ') : [];
-  const info: Record<string, string> = dict<string>();
-  let status: string | undefined;
-  for (let k = 0; k < parts.length; k++) {
-    const p = parts[k]!;
-    const eq = p.indexOf('=');
-    if (eq > 0 && /^[A-Z_]+$/.test(p.slice(0, eq))) info[p.slice(0, eq).toLowerCase()] = p.slice(eq + 1);
-    else if (k === 0) status = p;
-    else return undefined;
-  }
-  if (command === undefined && !info.tty && !info.user) return undefined;
-  if (command !== undefined) info.command = command;
-  // Any text before TTY=... is sudo explaining a refusal: wrong password, not in sudoers, command not allowed.
-  if (status) info.error = status;
-  return { action: 'sudo', outcome: status ? 'failure' : 'success', type: status ? 'info' : 'start', user: m[1], target: info.user,
-    extra: { sudo: info } };
-}
-
-function su(msg: string): Auth | undefined {
-  let m: RegExpExecArray | null;
-  if ((m = SU_SHADOW.exec(msg))) {
-    const ok = m[1] === 'Successful';
-    return { action: 'su', outcome: ok ? 'success' : 'failure', type: ok ? 'start' : 'info', user: m[3], target: m[2] };
-  }
-  if ((m = SU_UTIL.exec(msg))) {
-    const ok = !m[1];
-    return { action: 'su', outcome: ok ? 'success' : 'failure', type: ok ? 'start' : 'info', user: m[3], target: m[2], extra: { su: { tty: m[4] } } };
-  }
-  if ((m = SU_SHADOW_SHORT.exec(msg))) {
-    const ok = m[1] === '+';
-    return { action: 'su', outcome: ok ? 'success' : 'failure', type: ok ? 'start' : 'info', user: m[3], target: m[4], extra: { su: { tty: m[2] } } };
-  }
-  if ((m = SU_SESSION.exec(msg))) {
-    return { action: 'su', outcome: 'success', type: 'start', user: m[3] || undefined, target: m[2] };
-  }
-  return undefined;
-}
-
-function authOf(app: string | undefined, msg: string): Auth | undefined {
-  if (msg.startsWith('pam_unix(')) {
-    const m = PAM_FAILURE.exec(msg);
-    if (m) return pamAuth(m[1]!, m[2]!);
-    if (app === 'su' || app === 'su-l') return su(msg);
-    return undefined;
-  }
-  switch (app) {
-    case 'sshd': case 'sshd-session': case 'sshd-auth': return sshd(msg);
-    case 'sudo': return sudo(msg);
-    case 'su': case 'su-l': return su(msg);
-    default: return undefined;
-  }
-}
-
-function applyAuth(e: Event, a: Auth, extra: Record<string, unknown>): void {
-  const meta = e.event!;
-  meta.category = ['authentication'];
-  meta.type = [a.type];
-  meta.action = a.action;
-  meta.outcome = a.outcome;
-  if (a.user !== undefined && a.user !== '') {
-    e.user = { name: a.user };
-    if (a.target) e.user.target = { name: a.target };
-  } else if (a.target) {
-    e.user = { target: { name: a.target } };
-  }
-  if (a.address) {
-    const ip = normalizeIp(a.address);
-    e.source = ip ? { ip } : { domain: a.address };
-    if (a.port) {
-      const port = Number(a.port);
-      if (port > 0 && port <= 65535) e.source.port = port;
-    }
-  }
-  if (a.extra) extra.system = { auth: a.extra };
-}
-
 // ---------------------------------------------------------------- the parser
 
 /** The ECS log.syslog fields a priority stands for. */
@@ -512,9 +296,11 @@ function parse(record: string, receivedMs: number): Event[] {
     const host = normalizeHost(h.hostname);
     if (host) e.host = { name: host };
   }
+  // Old PAM spelling: the tag "sshd(pam_unix)" names the program and the PAM module.
+  const pam = h.appName ? pamTag(h.appName) : undefined;
   if (h.appName || h.procId) {
     e.process = {};
-    if (h.appName) e.process.name = h.appName;
+    if (h.appName) e.process.name = pam ? pam.service : h.appName;
     if (h.procId) {
       if (DIGITS.test(h.procId)) e.process.pid = Number(h.procId);
       else syslog.procid = h.procId;
@@ -524,7 +310,7 @@ function parse(record: string, receivedMs: number): Event[] {
   const extra: Record<string, unknown> = {};
   let hasExtra = false;
   for (const _ in syslog) { extra.log = { syslog }; hasExtra = true; break; }
-  const auth = h.message ? authOf(h.appName, h.message) : undefined;
+  const auth = h.message ? authOf(h.appName, h.message, pam) : undefined;
   if (auth) {
     applyAuth(e, auth, extra);
     if (extra.system) hasExtra = true;

@@ -402,9 +402,12 @@ describe('Windows event XML documents', () => {
     expect(winlog(e!).event_data).toEqual({ k: 'v' });
   });
 
-  it('keeps a Data named __proto__ as data without touching Object.prototype', () => {
-    const [e] = parseWinXml(EVENT(1, '<Data Name="__proto__">polluted</Data><Data Name="constructor">c</Data>'), ctx);
-    expect(winlog(e!).event_data).toEqual(JSON.parse('{"__proto__":"polluted","constructor":"c"}'));
+  it('refuses a Data or UserData element named after a prototype, with a reason, without touching Object.prototype', () => {
+    expect(() => parseWinXml(EVENT(1, '<Data Name="__proto__">polluted</Data>'), ctx)).toThrow(/EventData uses the key "__proto__", which is refused/);
+    expect(() => parseWinXml(EVENT(1, '<Data Name="constructor">c</Data>'), ctx)).toThrow(/EventData uses the key "constructor"/);
+    expect(() => parseWinXml(EVENT(1, '<Data Name="a.prototype">c</Data>'), ctx)).toThrow(/EventData uses the key "prototype"/);
+    const userData = '<Event><System><Provider Name="P"/><EventID>1</EventID></System><UserData><W><__proto__>x</__proto__></W></UserData></Event>';
+    expect(() => parseWinXml(userData, ctx)).toThrow(/UserData uses the key "__proto__"/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

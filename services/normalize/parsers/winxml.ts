@@ -1,7 +1,7 @@
 // Windows event XML (Event Viewer, wevtutil, evtxexport) to events: a strict XML scanner and the walk of <Event>.
 import { ValidationError } from '../../core/errors.js';
 import type { Event } from '../../core/proto.js';
-import { MAX_FIELD_CHARS, checkFieldSize, codePoint, dict, guarded } from './guard.js';
+import { MAX_FIELD_CHARS, checkFieldSize, checkKey, codePoint, dict, freeName, guarded } from './guard.js';
 import { type WinRecord, parseWinInt, winEvent } from './windows.js';
 
 /**
@@ -27,6 +27,10 @@ export interface XmlElement {
 
 /** Deeper nesting than this is not a Windows event: the limit keeps hostile input from costing more. */
 const MAX_DEPTH = 64;
+/** Windows event elements carry a handful of attributes; more is not an event, and each is checked against the others. */
+const MAX_ATTRIBUTES = 32;
+/** Child elements per element inside an event (EventData fields are capped at 1024 after the scan). */
+const MAX_CHILDREN = 1100;
 // XML 1.0 allows no C0 control character other than tab, line feed and carriage return, and not U+FFFE/U+FFFF.
 const BAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 const BREAKS = /[\t\n\r]/g;
@@ -80,7 +84,47 @@ function breakAtOrAfter(s: string, from: number): number {
   return nextBreak;
 }
 
-/** Decodes the five predefined entities and character references in s[from, to). */
+// Likewise the next "<", which no attribute value may hold: one search per attribute to the end of a
+// document without any "<" left would cost quadratic time on an element with thousands of attributes.
+let nextLt = -1;
+
+function ltAtOrAfter(s: string, from: number): number {
+  if (nextLt < from) {
+    nextLt = s.indexOf('<', from);
+    if (nextLt < 0) nextLt = s.length;
+  }
+  return nextLt;
+}
+
+/** The character a named or numeric reference (the text between "&" and ";") stands for, or undefined. */
+function entity(s: string, from: number, to: number): string | undefined {
+  const len = to - from;
+  const c = s.charCodeAt(from);
+  if (c === 35 /* # */) {
+    // Character references read digit by digit: no slice, no pattern, for each of possibly 100,000 of them.
+    let cp = 0;
+    const hex = s.charCodeAt(from + 1) === 120;
+    const start = from + (hex ? 2 : 1);
+    if (to === start || to - start > (hex ? 6 : 7)) return undefined;
+    for (let k = start; k < to; k++) {
+      const d = s.charCodeAt(k);
+      const v = d >= 48 && d <= 57 ? d - 48 : hex && d >= 97 && d <= 102 ? d - 87 : hex && d >= 65 && d <= 70 ? d - 55 : -1;
+      if (v < 0) return undefined;
+      cp = cp * (hex ? 16 : 10) + v;
+    }
+    return isXmlChar(cp) ? String.fromCodePoint(cp) : '';
+  }
+  if (len === 2 && s.charCodeAt(from + 1) === 116 /* t */) return c === 108 ? '<' : c === 103 ? '>' : undefined;
+  if (len === 3 && s.startsWith('amp', from)) return '&';
+  if (len === 4 && s.startsWith('quot', from)) return '"';
+  if (len === 4 && s.startsWith('apos', from)) return "'";
+  return undefined;
+}
+
+/**
+ * Decodes the five predefined entities and character references in s[from, to). Stops once the text is
+ * over MAX_FIELD_CHARS: every caller refuses such a value, so decoding the rest would only cost time.
+ */
 function decode(s: string, from: number, to: number): string {
   let amp = ampAtOrAfter(s, from);
   if (amp >= to) return s.slice(from, to);
@@ -90,25 +134,16 @@ function decode(s: string, from: number, to: number): string {
     let semi = amp + 1;
     while (semi < to && semi - amp <= 12 && s.charCodeAt(semi) !== 59) semi++;
     if (semi >= to || s.charCodeAt(semi) !== 59) fail(s, amp, '"&" does not start an entity reference (a literal ampersand is written &amp;)');
-    const name = s.slice(amp + 1, semi);
-    let ch: string;
-    switch (name) {
-      case 'lt': ch = '<'; break;
-      case 'gt': ch = '>'; break;
-      case 'amp': ch = '&'; break;
-      case 'quot': ch = '"'; break;
-      case 'apos': ch = "'"; break;
-      default: {
-        let cp = NaN;
-        if (/^#[0-9]{1,7}$/.test(name)) cp = Number(name.slice(1));
-        else if (/^#x[0-9a-fA-F]{1,6}$/.test(name)) cp = parseInt(name.slice(2), 16);
-        else fail(s, amp, `unknown entity &${name.slice(0, 12)}; (only &lt; &gt; &amp; &quot; &apos; and character references are defined)`);
-        if (!isXmlChar(cp)) fail(s, amp, `character reference &${name}; stands for a character XML 1.0 does not allow`);
-        ch = String.fromCodePoint(cp);
-      }
+    const ch = entity(s, amp + 1, semi);
+    if (ch === undefined) {
+      const name = s.slice(amp + 1, semi);
+      fail(s, amp, name.charCodeAt(0) === 35 ? `&${name}; is not a character reference` : `unknown entity &${name.slice(0, 12)}; (only &lt; &gt; &amp; &quot; &apos; and character references are defined)`);
     }
-    out += s.slice(last, amp) + ch;
+    if (ch === '') fail(s, amp, `character reference &${s.slice(amp + 1, semi)}; stands for a character XML 1.0 does not allow`);
+    out += s.slice(last, amp);
+    out += ch;
     last = semi + 1;
+    if (out.length > MAX_FIELD_CHARS) return out;
     amp = ampAtOrAfter(s, last);
   }
   return out + s.slice(last, to);
@@ -154,6 +189,7 @@ function localName(q: string): string {
 export function scanXml(s: string): XmlElement[] {
   nextAmp = -1;
   nextBreak = -1;
+  nextLt = -1;
   const bad = BAD_CHAR.test(s) ? BAD_CHAR.exec(s) : null;
   if (bad) fail(s, bad.index, `control character ${codePoint(s, bad.index)} ${enclosingTag(s, bad.index)}: XML 1.0 does not allow it`);
   const roots: XmlElement[] = [];
@@ -254,19 +290,27 @@ export function scanXml(s: string): XmlElement[] {
         // Native searches, not a loop: on a busy core a JavaScript loop costs several ns per character.
         const close = s.indexOf(q === 34 ? '"' : "'", k + 1);
         if (close < 0) fail(s, k, `truncated: value of attribute ${aname} of <${qname}> is not closed`);
-        const lt2 = s.indexOf('<', k + 1);
-        if (lt2 >= 0 && lt2 < close) fail(s, lt2, `"<" inside the value of attribute ${aname} of <${qname}>`);
+        const lt2 = ltAtOrAfter(s, k + 1);
+        if (lt2 < close) fail(s, lt2, `"<" inside the value of attribute ${aname} of <${qname}>`);
         let value = decode(s, k + 1, close);
         // Attribute-value normalization: literal line breaks and tabs read as spaces.
         if (breakAtOrAfter(s, k + 1) < close) value = value.replace(/\r\n|[\t\n\r]/g, ' ');
         checkFieldSize(`attribute ${aname} of <${qname}>`, value);
         const attrs = el.attrs ?? (el.attrs = []);
+        if (attrs.length >= 2 * MAX_ATTRIBUTES) fail(s, k, `<${qname}> has more than ${MAX_ATTRIBUTES} attributes`);
         for (let a = 0; a < attrs.length; a += 2) if (attrs[a] === aname) fail(s, k, `attribute ${aname} appears twice in <${qname}>`);
         attrs.push(aname, value);
         k = close + 1;
       }
-      if (cur) (cur.children ??= []).push(el);
-      else roots.push(el);
+      if (cur) {
+        const cs = cur.children ??= [];
+        // An <Events> document may hold any number of events; inside an event, thousands of elements are
+        // not a Windows event, and building them would cost time and memory for nothing.
+        if (cs.length >= MAX_CHILDREN && !(stack.length === 1 && cur.name === 'Events')) fail(s, lt, `<${cur.qname}> has more than ${MAX_CHILDREN} child elements`);
+        cs.push(el);
+      } else {
+        roots.push(el);
+      }
       if (selfClosing) {
         el.end = k;
       } else {
@@ -296,23 +340,34 @@ function child(el: XmlElement, name: string): XmlElement | undefined {
 }
 
 /** UserData holds one provider-defined element; its leaves become event_data fields (nested ones as a.b). */
-function flattenUserData(el: XmlElement, prefix: string, out: Record<string, string>): void {
+function flattenUserData(el: XmlElement, prefix: string, out: Record<string, string>, next: Map<string, number>, budget: { left: number }): void {
   const cs = el.children;
   if (cs === null) return;
   for (let k = 0; k < cs.length; k++) {
     const c = cs[k]!;
+    checkKey(c.name, 'UserData');
     const key = prefix ? `${prefix}.${c.name}` : c.name;
-    if (c.children !== null) { flattenUserData(c, key, out); continue; }
-    let name = key;
-    for (let dup = 2; Object.hasOwn(out, name); dup++) name = `${key}${dup}`;
+    if (c.children !== null) { flattenUserData(c, key, out, next, budget); continue; }
+    if (--budget.left < 0) tooManyFields();
+    const name = freeName(out, key, next);
     checkFieldSize(`UserData ${name}`, c.text);
     out[name] = c.text;
   }
 }
 
+/** Windows events carry tens of fields; past this many the record is not one, and mapping it would only cost time. */
+const MAX_EVENT_FIELDS = 1024;
+
+function tooManyFields(): never {
+  throw new ValidationError(`the event has more than ${MAX_EVENT_FIELDS} EventData / UserData fields; Windows events carry far fewer`);
+}
+
 function eventData(ev: XmlElement, out: Record<string, string>): void {
   const ed = child(ev, 'EventData');
+  const budget = { left: MAX_EVENT_FIELDS };
   if (ed && ed.children !== null) {
+    if (ed.children.length > MAX_EVENT_FIELDS) tooManyFields();
+    budget.left -= ed.children.length;
     let unnamed = 0;
     for (const d of ed.children) {
       let key: string;
@@ -324,17 +379,21 @@ function eventData(ev: XmlElement, out: Record<string, string>): void {
       } else {
         key = d.name;
       }
+      checkKey(key, 'EventData');
       const value = d.name === 'Binary' ? d.text.trim() : d.text;
       if (value.length > MAX_FIELD_CHARS) checkFieldSize(`EventData ${key}`, value);
       out[key] = value;
     }
   }
   const ud = child(ev, 'UserData');
-  if (ud && ud.children !== null) for (const wrapper of ud.children) flattenUserData(wrapper, '', out);
+  const next = new Map<string, number>();
+  if (ud && ud.children !== null) for (const wrapper of ud.children) flattenUserData(wrapper, '', out, next, budget);
   // Events the log service could not render carry the payload here instead.
   const pe = child(ev, 'ProcessingErrorData');
   if (pe && pe.children !== null) {
+    if (pe.children.length > budget.left) tooManyFields();
     for (const c of pe.children) {
+      checkKey(c.name, 'ProcessingErrorData');
       checkFieldSize(`ProcessingErrorData ${c.name}`, c.text);
       out[c.name] = c.text;
     }
