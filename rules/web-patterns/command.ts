@@ -1,0 +1,153 @@
+// Patterns of rules/web_command_injection.yml: shell commands joined to a value (; | & newline), substitutions,
+// shell evasions and code-execution calls, in every URL encoding.
+import {
+  alt, BIN_DIR, ch, CMD_END, CMD_SEP, DOT, IFS, noisy, pct, QUOTE, SEP, SHELL_SPACE, SLASH, SPACE, SUBST, BACKSLASH,
+} from './blocks.js';
+
+/** Names that are commands and hardly anything else: one after a separator is enough. */
+const PLAIN_COMMANDS = [
+  'whoami', 'uname', 'ifconfig', 'ipconfig', 'netstat', 'nslookup', 'wget', 'zsh', 'ksh', 'csh', 'tcsh', 'dash', 'sh', 'powershell', 'pwsh',
+  'cmd', 'systeminfo', 'tasklist', 'ls', 'ncat', 'netcat', 'socat', 'telnet', 'busybox', 'certutil', 'bitsadmin', 'wmic', 'mshta', 'rundll32',
+  'regsvr32', 'cscript', 'wscript', 'nohup', 'chmod', 'chown', 'useradd', 'usermod', 'adduser', 'crontab', 'base64', 'xxd', 'uptime', 'hostname',
+  'getent', 'printenv', 'pwd', 'lsb_release', 'traceroute', 'tracert', 'mkfifo', 'killall', 'pkill', 'sudo', 'gcc', 'tftp', 'id', 'nmap', 'whois',
+  'arp', 'lsof', 'passwd', 'quser', 'qwinsta', 'nltest', 'dsquery', 'schtasks', 'icacls', 'cacls', 'msiexec', 'ver', 'env', 'ps', 'dir', 'printf',
+];
+/** Names that are also words or names (cat food, sleep well, Ruby, NC, hair curl, Amazon Echo): they need an argument only a shell takes. */
+const WORD_COMMANDS = [
+  'cat', 'type', 'set', 'find', 'more', 'head', 'tail', 'less', 'sort', 'kill', 'host', 'file', 'which', 'rm', 'cp', 'mv', 'touch', 'tac',
+  'nl', 'od', 'cut', 'tee', 'cd', 'tree', 'shutdown', 'reboot', 'timeout', 'copy', 'del', 'move', 'ren', 'mkdir', 'grep', 'egrep', 'sed', 'awk',
+  'ssh', 'scp', 'ftp', 'tar', 'zip', 'unzip', 'git', 'wc', 'du', 'df', 'ip', 'chdir', 'systemctl', 'service', 'mount', 'strings', 'xargs', 'exec',
+  'eval', 'openssl', 'node', 'java', 'lua', 'expr', 'rev', 'base32', 'uniq', 'diff', 'ping', 'sleep', 'usleep', 'bash', 'python[23]?', 'perl',
+  'ruby', 'php', 'nc', 'net1?', 'dig', 'vol', 'reg', 'sc', 'attrib', 'powercat', 'echo', 'curl',
+];
+/** Commands attackers disguise with shell noise (w'h'o'am'i, c\\at): matched letter by letter. */
+const NOISY_COMMANDS = [
+  'cat', 'id', 'whoami', 'uname', 'ls', 'nc', 'bash', 'sh', 'wget', 'curl', 'ping', 'sleep', 'echo', 'python', 'perl', 'ifconfig', 'netstat', 'nslookup',
+  'pwd', 'hostname', 'env', 'printenv', 'ps', 'rm', 'touch', 'dir', 'type', 'net', 'ipconfig', 'head', 'tail', 'more', 'less', 'find', 'chmod',
+];
+
+const names = (xs: string[]): string => alt(...xs);
+/** A command name, letter by letter with shell noise if attackers disguise it. */
+const command = (c: string): string => (NOISY_COMMANDS.includes(c) ? noisy(c) : c);
+/** Any command name with an optional .exe; disguised letter by letter when the attacker may have done so. */
+const ANY_COMMAND = `${alt(names(PLAIN_COMMANDS.filter((c) => !NOISY_COMMANDS.includes(c))), names(WORD_COMMANDS.filter((c) => !NOISY_COMMANDS.includes(c))), ...NOISY_COMMANDS.map(noisy))}(?:${DOT}exe)?`;
+/** A name that is a command and nothing else, so it needs no argument to count. */
+const PLAIN_COMMAND = `${alt(...PLAIN_COMMANDS.map((c) => (NOISY_COMMANDS.includes(c) ? noisy(c) : c)))}(?:${DOT}exe)?`;
+
+/** A Windows system directory before a binary: c:\windows\system32\ */
+const WIN_DIR = `[a-z]${ch(':')}${SEP}windows${SEP}(?:system32|syswow64)${SEP}`;
+/** An optional directory before the command: /bin/, /usr/bin/, c:\windows\system32\ */
+const DIR = alt(BIN_DIR, WIN_DIR, '');
+
+/** The start of an injected command: a separator, optional spaces and an optional closing quote or bracket. */
+const INJECT = `${CMD_SEP}{1,2}${SHELL_SPACE}{0,3}${alt(QUOTE, ch(')'), '')}${SHELL_SPACE}{0,2}`;
+
+/** Spaces a shell takes between a command and its arguments: whitespace, $IFS, a tab, a redirection. */
+const ARG_SPACE = `${alt(SHELL_SPACE, ch('<'))}{1,3}`;
+
+/** An argument only a shell command line has: a path, an option, an address, a URL, a variable, a redirection. */
+const SHELL_ARG = alt(
+  `${alt(SLASH, BACKSLASH, `~${SLASH}`, `${DOT}{1,2}${SLASH}`)}[a-z0-9._?*-]`,
+  `${SLASH}${alt('$', CMD_SEP, SPACE)}`,
+  `${ch('-')}{1,2}[a-z]`,
+  '\\d{1,3}(?:\\.|%(?:25){0,4}2e)\\d{1,3}(?:\\.|%(?:25){0,4}2e)\\d{1,3}',
+  `[a-z]{3,5}${ch(':')}${SLASH}${SLASH}`,
+  `${ch('$')}${alt('[a-z_]', ch('('), ch('{'))}`,
+  ch('>'),
+  `[a-z]${ch(':')}${alt(BACKSLASH, SLASH)}`,
+  `${QUOTE}[^\\s'"]`,
+  `${alt('%', pct('25'))}[a-z_]{2,20}${alt('%', pct('25'))}`,
+  `${ch('+')}[rwxst]{1,3}${CMD_END}`,
+  `[0-7]{3,4}${ARG_SPACE}`,
+  `${alt('aux', 'axf?', '-ef', 'addr', 'a', 'route', 'link', 'user', 'localgroup', 'share', 'session', 'view', 'use', 'start', 'config', 'query')}${CMD_END}`,
+);
+
+/** How a bare command ends: the value ends, another separator or a comment follows, or an option or path (not a word: "; id required"). */
+const BARE_END = alt(
+  '$', CMD_SEP, QUOTE, ch(')'), ch('`'), ch('#'), ch('<'), ch('>'), pct('00'),
+  `${SHELL_SPACE}{1,3}${alt('$', CMD_SEP, ch('#'), ch('-'), SLASH, BACKSLASH, QUOTE, ch('$'), ch('>'), ch('<'), ch('`'), '\\d')}`,
+);
+
+/** A host name for a network tool (DNS exfiltration probes): dig +short x.oast.example, host a.b.example */
+const NETWORK_TOOL = `${alt(...['dig', 'host', 'nslookup', 'ping', 'curl', 'wget', 'whois', 'nc', 'ncat', 'telnet', 'ssh', 'ftp', 'tftp', 'traceroute', 'tracert'].map(command))}${ARG_SPACE}(?:${ch('+')}[a-z]{1,10}${ARG_SPACE})?[a-z0-9_-]{1,63}(?:${DOT}[a-z0-9_-]{1,63}){1,6}${CMD_END}`;
+
+/** The marker of an echo probe (echo cmdi_ok, echo vuln1337): a token with a digit or an underscore. */
+const ECHO_MARKER = `${command('echo')}${ARG_SPACE}[a-z0-9]{0,20}[_0-9][a-z0-9_]{0,20}${BARE_END}`;
+
+/** WMI from a shell: wmic process call create, wmic useraccount list. */
+const WMIC = `wmic(?:${DOT}exe)?${ARG_SPACE}${alt('process', 'os', 'useraccount', 'qfe', 'service', 'shadowcopy', 'nicconfig', 'computersystem', 'logicaldisk', 'startup', 'product', 'group', 'share', 'environment', ch('/'))}`;
+
+/** The delay of a time-based probe: sleep 5, ping 127.0.0.1 counts, timeout 10. */
+const DELAY = `${alt(...['sleep', 'usleep', 'timeout', 'ping'].map(command))}${ARG_SPACE}\\d{1,6}${BARE_END}`;
+
+/** A command after a separator with a shell argument: ;cat /etc/passwd, | ping -c 3 x, && dir c:\ */
+export const INJECTED_WITH_ARGS = `${INJECT}${DIR}${alt(`${ANY_COMMAND}${ARG_SPACE}${SHELL_ARG}`, DELAY, NETWORK_TOOL, ECHO_MARKER, WMIC)}`;
+
+/** A binary named by its absolute path after a separator: ;/bin/ls, |/usr/bin/id| */
+export const INJECTED_BINARY = `${INJECT}${alt(BIN_DIR, WIN_DIR)}[a-z0-9_.?*\\[\\]-]{1,16}${CMD_END}`;
+
+/** A command substitution: $(id), `whoami`, $(sleep 5) */
+export const SUBSTITUTION = `${SUBST}${SHELL_SPACE}{0,3}${ch('{')}?${DIR}${ANY_COMMAND}${alt(CMD_END, ch(','))}`;
+
+/** Shell-only syntax: ${IFS}, brace expansion {cat,/etc/passwd}, ANSI-C quoting $'\x69', globbed binaries /???/c?t. */
+export const SHELL_SYNTAX = alt(
+  IFS,
+  `${ch('{')}${DIR}${alt(`${ANY_COMMAND}${ch(',')}${alt(SLASH, ch('-'), ch('$'), DOT, `[a-z]{3,5}${ch(':')}`)}`, `${PLAIN_COMMAND}${ch(',')}`)}`,
+  `${ch('$')}${QUOTE}${alt('\\\\', pct('5c'))}${alt('x[0-9a-f]', '[0-7]', 'u[0-9a-f]')}`,
+  `${SEP}[a-z]{0,2}${alt(ch('?'), ch('*'))}{1,4}[a-z]{0,2}${SEP}[a-z?*%0-9]{0,12}${alt(ch('?'), ch('*'))}`,
+  `${SEP}${alt('s?bin', 'etc', 'usr', 'dev', 'tmp', 'proc')}${SEP}[a-z]{0,4}${alt(ch('?'), ch('*'))}[a-z?*]{0,6}${CMD_END}`,
+);
+
+/** Fragments of payloads that only attacks send: shells with -c/-i, reverse shells, base64 pipes to a shell, cmd /c. */
+export const PAYLOAD_FRAGMENTS = alt(
+  `${alt(BIN_DIR, SEP, '')}${alt('ba', 'z', 'k', 'da', '')}sh${ARG_SPACE}${ch('-')}[ci]${CMD_END}`,
+  `${SEP}bin${SEP}${alt('ba', 'z', 'k', 'da', '')}sh${CMD_END}`,
+  `${SEP}dev${SEP}${alt('tcp', 'udp')}${SEP}`,
+  `${alt('nc', 'ncat', 'netcat')}${ARG_SPACE}(?:[^&]{0,40}?${SPACE})?${ch('-')}[ec]${ARG_SPACE}`,
+  `base64${ARG_SPACE}${ch('-')}{1,2}${alt('d', 'decode')}`,
+  `${ch('|')}${SHELL_SPACE}{0,2}${alt(BIN_DIR, '')}${alt('ba', 'z', 'k', 'da', '')}sh${alt('$', CMD_SEP, SHELL_SPACE, QUOTE, ch(')'), ch('`'))}`,
+  `cmd(?:${DOT}exe)?${ARG_SPACE}${SLASH}[ckr]${CMD_END}`,
+  `${alt('powershell', 'pwsh')}(?:${DOT}exe)?${ARG_SPACE}${ch('-')}${alt('c', 'command', 'e', 'enc', 'encodedcommand', 'ep', 'executionpolicy', 'exec', 'nop', 'noprofile', 'w', 'windowstyle', 'f', 'file', 'noni', 'noninteractive', 'sta')}${CMD_END}`,
+  `${alt('iex', 'invoke-expression', 'downloadstring', 'downloadfile', 'downloaddata')}${SPACE}{0,2}${ch('(')}`,
+  `new-object${SHELL_SPACE}{1,3}${alt('system\\.', '')}net\\.webclient`,
+  `${alt('certutil', 'bitsadmin')}(?:${DOT}exe)?${ARG_SPACE}${alt(ch('-'), SLASH)}${alt('urlcache', 'decode', 'transfer')}`,
+  `${ch('(')}${SHELL_SPACE}{0,2}${ch(')')}${SHELL_SPACE}{0,2}${ch('{')}${SHELL_SPACE}{0,2}[a-z_:]{1,12}${SHELL_SPACE}{0,2}${ch(';')}${SHELL_SPACE}{0,2}${ch('}')}${SHELL_SPACE}{0,2}${ch(';')}`,
+  `${ch('<')}${ch('!')}${ch('-')}{2}${SHELL_SPACE}{0,2}${ch('#')}${alt('exec', 'include', 'echo', 'config', 'printenv')}`,
+  `${ch('<')}${ch('?')}${alt('php', ch('='))}`,
+  `${ch('{')}${ch('$')}${ch('{')}`,
+  `${alt('system', 'passthru', 'shell_exec', 'exec', 'popen', 'proc_open', 'pcntl_exec', 'eval', 'assert', 'create_function', 'call_user_func')}${SPACE}{0,2}${ch('(')}${SPACE}{0,2}${alt(QUOTE, ch('$'), ch('`'), 'base64_decode', 'str_rot13', 'gzinflate', 'chr')}`,
+  `${alt(ch('$'), '')}${ch('{')}${alt(ch('@'), '')}${alt('system', 'passthru', 'shell_exec', 'exec', 'eval')}${ch('(')}`,
+);
+
+/** Noise that no text has inside a word: empty quotes, a backslash, $@, ${x}, $(). */
+const HARD_NOISE = alt(`${QUOTE}${QUOTE}`, alt('\\\\', pct('5c')), `${ch('$')}${alt('@', pct('40'), `${ch('{')}[a-z_]{0,8}${ch('}')}`, `${ch('(')}${ch(')')}`)}`);
+
+/** A word broken by shell noise right after a separator: ;wh''oami, |e\\nv, &&p$@rintenv */
+export const BROKEN_WORD = `${INJECT}[a-z]{1,6}${HARD_NOISE}[a-z]{1,10}(?:${HARD_NOISE}[a-z]{1,8}){0,3}${CMD_END}`;
+
+/** Any command after a separator and ended like a command: ;id, |whoami, %0aid, &&ls */
+export const INJECTED_COMMAND = `${INJECT}${DIR}${PLAIN_COMMAND}${BARE_END}`;
+
+/** A path argument: /etc/passwd, c:\\boot.ini, ../x */
+const PATH_ARG = alt(`${alt(SLASH, BACKSLASH, `~${SLASH}`, `${DOT}{1,2}${SLASH}`)}[a-z0-9._?*-]`, `[a-z]${ch(':')}${alt(BACKSLASH, SLASH)}`);
+
+/** A command line as the whole value (?host=ping -c 3 x, ?cmd=cat /etc/passwd): the parameter goes to a shell. */
+export const COMMAND_LINE_VALUE = `${alt('=', pct('3d'), SEP)}${DIR}${alt(`${PLAIN_COMMAND}${ARG_SPACE}${alt(PATH_ARG, `${ch('-')}{1,2}[a-z]`, `${ch('$')}${alt(ch('('), ch('{'))}`, ch('>'))}`, `${names(WORD_COMMANDS)}${ARG_SPACE}${PATH_ARG}`, DELAY)}`;
+
+const STRONG = {
+  selection_with_args: INJECTED_WITH_ARGS,
+  selection_binary_path: INJECTED_BINARY,
+  selection_substitution: SUBSTITUTION,
+  selection_shell_syntax: SHELL_SYNTAX,
+  selection_broken_word: BROKEN_WORD,
+  selection_payload: PAYLOAD_FRAGMENTS,
+};
+
+export const COMMAND_INJECTION = STRONG;
+
+export const POSSIBLE_COMMAND_INJECTION = {
+  selection_command: INJECTED_COMMAND,
+  selection_command_line: COMMAND_LINE_VALUE,
+  ...Object.fromEntries(Object.entries(STRONG).map(([k, v]) => [k.replace(/^selection_/, 'filter_'), v])),
+};
+
