@@ -17,7 +17,7 @@ const ETC_FILES = alt(
   'ssh', 'ssl', 'pam\\.d', 'cron\\.\\w', 'init\\.d', 'apache2?', 'httpd', 'nginx', 'mysql', 'php\\d?', 'postgresql', 'redis', 'my\\.cnf', 'security',
   'shells', 'login\\.defs', 'ldap', 'samba', 'vsftpd\\.conf', 'proftpd', 'named\\.conf', 'aliases', 'master\\.passwd', 'ftpusers', 'hosts\\.(?:allow|deny)',
   'timezone', 'localtime', 'machine-id', 'nsswitch\\.conf', 'rc\\.local', 'sysctl\\.conf', 'kubernetes', 'docker', 'systemd', 'apt', 'yum\\.conf',
-  'logrotate\\.conf', 'rsyslog\\.conf', 'syslog\\.conf', 'supervisor', 'tomcat\\d*', 'openvpn', 'wireguard', 'xinetd\\.d', 'iptables', 'knockd\\.conf',
+  'logrotate\\.conf', 'rsyslog\\.conf', 'syslog\\.conf', 'supervisor', 'tomcat\\d{0,2}', 'openvpn', 'wireguard', 'xinetd\\.d', 'iptables', 'knockd\\.conf',
 );
 
 /** Paths specific enough to flag wherever they start, even without a leading separator (?file=etc/passwd). */
