@@ -168,14 +168,6 @@ export const CMD_SEP = chars(CMD_SEP_SET);
 /** The opening of a command substitution: $( or a backtick. */
 export const SUBST = alt(`${ch('$')}${ch('(')}`, ch('`'));
 
-/** Noise a shell drops inside a word: quotes, backslashes, $@, $*, ${x}, $(). */
-export const NOISE = alt(chars(ascii('\'"\\')), `${ch('$')}${alt(chars(ascii('@*')), `${ch('{')}[a-z_]{0,8}${ch('}')}`, `${ch('(')}${ch(')')}`)}`);
-
-/** A command name with optional shell noise between its letters (w'h'o'am'i, c\at, who$@ami). */
-export function noisy(name: string): string {
-  return [...name].map((c) => escapeRe(c)).join(`${NOISE}{0,2}`);
-}
-
 /** What may follow a command name (one character is enough to tell): end of value, a space, a separator, a quote, ) ` # < > $ or %00. */
 export const CMD_END = alt('$', chars(SPACE_SET, CMD_SEP_SET, QUOTE_SET, ascii(')`#<>$'), { pct: ['00'] }));
 

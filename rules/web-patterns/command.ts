@@ -1,7 +1,7 @@
 // Patterns of rules/web_command_injection.yml: shell commands joined to a value (; | & newline), substitutions,
 // shell evasions and code-execution calls, in every URL encoding.
 import {
-  alt, BIN_DIR, ch, CMD_END, CMD_SEP, DOT, IFS, noisy, pct, QUOTE, SEP, SHELL_SPACE, SLASH, SPACE, SUBST, BACKSLASH,
+  alt, BIN_DIR, ch, CMD_END, CMD_SEP, DOT, IFS, pct, QUOTE, SEP, SHELL_SPACE, SLASH, SPACE, SUBST, BACKSLASH,
 } from './blocks.js';
 
 /** Names that are commands and hardly anything else: one after a separator is enough. */
@@ -18,21 +18,25 @@ const WORD_COMMANDS = [
   'nl', 'od', 'cut', 'tee', 'cd', 'tree', 'shutdown', 'reboot', 'timeout', 'copy', 'del', 'move', 'ren', 'mkdir', 'grep', 'egrep', 'sed', 'awk',
   'ssh', 'scp', 'ftp', 'tar', 'zip', 'unzip', 'git', 'wc', 'du', 'df', 'ip', 'chdir', 'systemctl', 'service', 'mount', 'strings', 'xargs', 'exec',
   'eval', 'openssl', 'node', 'java', 'lua', 'expr', 'rev', 'base32', 'uniq', 'diff', 'ping', 'sleep', 'usleep', 'bash', 'python[23]?', 'perl',
-  'ruby', 'php', 'nc', 'net1?', 'dig', 'vol', 'reg', 'sc', 'attrib', 'powercat', 'echo', 'curl',
+  'ruby', 'php', 'nc', 'net1?', 'dig', 'vol', 'reg', 'sc', 'attrib', 'powercat', 'echo', 'curl', 'vi', 'vim', 'nano', 'view',
 ];
-/** Commands attackers disguise with shell noise (w'h'o'am'i, c\\at): matched letter by letter. */
-const NOISY_COMMANDS = [
-  'cat', 'id', 'whoami', 'uname', 'ls', 'nc', 'bash', 'sh', 'wget', 'curl', 'ping', 'sleep', 'echo', 'python', 'perl', 'ifconfig', 'netstat', 'nslookup',
-  'pwd', 'hostname', 'env', 'printenv', 'ps', 'rm', 'touch', 'dir', 'type', 'net', 'ipconfig', 'head', 'tail', 'more', 'less', 'find', 'chmod',
-];
+/** Noise that no text has inside a word: empty quotes, a backslash, $@, ${x}, $(). */
+const HARD_NOISE = alt(`${QUOTE}${QUOTE}`, alt('\\\\', pct('5c')), `${ch('$')}${alt('@', pct('40'), `${ch('{')}[a-z_]{0,8}${ch('}')}`, `${ch('(')}${ch(')')}`)}`);
+
+/**
+ * A word a shell reads as a command name once it drops the noise: c\\at, wh''oami, p$@rintenv, and lone
+ * quotes around short pieces (w'h'o'am'i, c'a't; rock'n'roll starts with four letters and is left alone).
+ */
+const DISGUISED = alt(
+  `[a-z]{1,6}${HARD_NOISE}[a-z]{1,10}(?:${HARD_NOISE}[a-z]{1,8}){0,3}`,
+  `[a-z]{1,2}${QUOTE}[a-z]{0,3}${QUOTE}[a-z]{0,6}(?:${QUOTE}[a-z]{0,4}){0,4}`,
+);
 
 const names = (xs: string[]): string => alt(...xs);
-/** A command name, letter by letter with shell noise if attackers disguise it. */
-const command = (c: string): string => (NOISY_COMMANDS.includes(c) ? noisy(c) : c);
-/** Any command name with an optional .exe; disguised letter by letter when the attacker may have done so. */
-const ANY_COMMAND = `${alt(names(PLAIN_COMMANDS.filter((c) => !NOISY_COMMANDS.includes(c))), names(WORD_COMMANDS.filter((c) => !NOISY_COMMANDS.includes(c))), ...NOISY_COMMANDS.map(noisy))}(?:${DOT}exe)?`;
+/** Any command name, with an optional .exe, or a disguised one. */
+const ANY_COMMAND = alt(`${names([...PLAIN_COMMANDS, ...WORD_COMMANDS])}(?:${DOT}exe)?`, DISGUISED);
 /** A name that is a command and nothing else, so it needs no argument to count. */
-const PLAIN_COMMAND = `${alt(...PLAIN_COMMANDS.map((c) => (NOISY_COMMANDS.includes(c) ? noisy(c) : c)))}(?:${DOT}exe)?`;
+const PLAIN_COMMAND = `${names(PLAIN_COMMANDS)}(?:${DOT}exe)?`;
 
 /** A Windows system directory before a binary: c:\windows\system32\ */
 const WIN_DIR = `[a-z]${ch(':')}${SEP}windows${SEP}(?:system32|syswow64)${SEP}`;
@@ -69,16 +73,16 @@ const BARE_END = alt(
 );
 
 /** A host name for a network tool (DNS exfiltration probes): dig +short x.oast.example, host a.b.example */
-const NETWORK_TOOL = `${alt(...['dig', 'host', 'nslookup', 'ping', 'curl', 'wget', 'whois', 'nc', 'ncat', 'telnet', 'ssh', 'ftp', 'tftp', 'traceroute', 'tracert'].map(command))}${ARG_SPACE}(?:${ch('+')}[a-z]{1,10}${ARG_SPACE})?[a-z0-9_-]{1,63}(?:${DOT}[a-z0-9_-]{1,63}){1,6}${CMD_END}`;
+const NETWORK_TOOL = `${alt('dig', 'host', 'nslookup', 'ping', 'curl', 'wget', 'whois', 'nc', 'ncat', 'telnet', 'ssh', 'ftp', 'tftp', 'traceroute', 'tracert')}${ARG_SPACE}(?:${ch('+')}[a-z]{1,10}${ARG_SPACE})?[a-z0-9_-]{1,63}(?:${DOT}[a-z0-9_-]{1,63}){1,6}${CMD_END}`;
 
 /** The marker of an echo probe (echo cmdi_ok, echo vuln1337): a token with a digit or an underscore. */
-const ECHO_MARKER = `${command('echo')}${ARG_SPACE}[a-z0-9]{0,20}[_0-9][a-z0-9_]{0,20}${BARE_END}`;
+const ECHO_MARKER = `echo${ARG_SPACE}[a-z0-9]{0,20}[_0-9][a-z0-9_]{0,20}${BARE_END}`;
 
 /** WMI from a shell: wmic process call create, wmic useraccount list. */
 const WMIC = `wmic(?:${DOT}exe)?${ARG_SPACE}${alt('process', 'os', 'useraccount', 'qfe', 'service', 'shadowcopy', 'nicconfig', 'computersystem', 'logicaldisk', 'startup', 'product', 'group', 'share', 'environment', ch('/'))}`;
 
 /** The delay of a time-based probe: sleep 5, ping 127.0.0.1 counts, timeout 10. */
-const DELAY = `${alt(...['sleep', 'usleep', 'timeout', 'ping'].map(command))}${ARG_SPACE}\\d{1,6}${BARE_END}`;
+const DELAY = `${alt('sleep', 'usleep', 'timeout', 'ping')}${ARG_SPACE}\\d{1,6}${BARE_END}`;
 
 /** A command after a separator with a shell argument: ;cat /etc/passwd, | ping -c 3 x, && dir c:\ */
 export const INJECTED_WITH_ARGS = `${INJECT}${DIR}${alt(`${ANY_COMMAND}${ARG_SPACE}${SHELL_ARG}`, DELAY, NETWORK_TOOL, ECHO_MARKER, WMIC)}`;
@@ -98,6 +102,9 @@ export const SHELL_SYNTAX = alt(
   `${SEP}${alt('s?bin', 'etc', 'usr', 'dev', 'tmp', 'proc')}${SEP}[a-z]{0,4}${alt(ch('?'), ch('*'))}[a-z?*]{0,6}${CMD_END}`,
 );
 
+/** A < raw, encoded or as the HTML entity a reflected payload was escaped with. */
+const LT = alt(ch('<'), `${ch('&')}lt${ch(';')}`);
+
 /** Fragments of payloads that only attacks send: shells with -c/-i, reverse shells, base64 pipes to a shell, cmd /c. */
 export const PAYLOAD_FRAGMENTS = alt(
   `${alt(BIN_DIR, SEP, '')}${alt('ba', 'z', 'k', 'da', '')}sh${ARG_SPACE}${ch('-')}[ci]${CMD_END}`,
@@ -112,18 +119,16 @@ export const PAYLOAD_FRAGMENTS = alt(
   `new-object${SHELL_SPACE}{1,3}${alt('system\\.', '')}net\\.webclient`,
   `${alt('certutil', 'bitsadmin')}(?:${DOT}exe)?${ARG_SPACE}${alt(ch('-'), SLASH)}${alt('urlcache', 'decode', 'transfer')}`,
   `${ch('(')}${SHELL_SPACE}{0,2}${ch(')')}${SHELL_SPACE}{0,2}${ch('{')}${SHELL_SPACE}{0,2}[a-z_:]{1,12}${SHELL_SPACE}{0,2}${ch(';')}${SHELL_SPACE}{0,2}${ch('}')}${SHELL_SPACE}{0,2}${ch(';')}`,
-  `${ch('<')}${ch('!')}${ch('-')}{2}${SHELL_SPACE}{0,2}${ch('#')}${alt('exec', 'include', 'echo', 'config', 'printenv')}`,
-  `${ch('<')}${ch('?')}${alt('php', ch('='))}`,
+  `${LT}${ch('!')}${ch('-')}{2}${SHELL_SPACE}{0,2}${ch('#')}${alt('exec', 'include', 'echo', 'config', 'printenv')}`,
+  `${LT}${ch('?')}${alt('php', ch('='))}`,
   `${ch('{')}${ch('$')}${ch('{')}`,
   `${alt('system', 'passthru', 'shell_exec', 'exec', 'popen', 'proc_open', 'pcntl_exec', 'eval', 'assert', 'create_function', 'call_user_func')}${SPACE}{0,2}${ch('(')}${SPACE}{0,2}${alt(QUOTE, ch('$'), ch('`'), 'base64_decode', 'str_rot13', 'gzinflate', 'chr')}`,
   `${alt(ch('$'), '')}${ch('{')}${alt(ch('@'), '')}${alt('system', 'passthru', 'shell_exec', 'exec', 'eval')}${ch('(')}`,
+  `${ch('$')}${ch('{')}${ch('@')}[a-z_]{2,24}${ch('(')}`,
 );
 
-/** Noise that no text has inside a word: empty quotes, a backslash, $@, ${x}, $(). */
-const HARD_NOISE = alt(`${QUOTE}${QUOTE}`, alt('\\\\', pct('5c')), `${ch('$')}${alt('@', pct('40'), `${ch('{')}[a-z_]{0,8}${ch('}')}`, `${ch('(')}${ch(')')}`)}`);
-
-/** A word broken by shell noise right after a separator: ;wh''oami, |e\\nv, &&p$@rintenv */
-export const BROKEN_WORD = `${INJECT}[a-z]{1,6}${HARD_NOISE}[a-z]{1,10}(?:${HARD_NOISE}[a-z]{1,8}){0,3}${CMD_END}`;
+/** A disguised word right after a separator: ;wh''oami, |e\\nv, &&p$@rintenv, ;w'h'o'am'i */
+export const BROKEN_WORD = `${INJECT}${DISGUISED}${CMD_END}`;
 
 /** Any command after a separator and ended like a command: ;id, |whoami, %0aid, &&ls */
 export const INJECTED_COMMAND = `${INJECT}${DIR}${PLAIN_COMMAND}${BARE_END}`;
@@ -145,8 +150,12 @@ const STRONG = {
 
 export const COMMAND_INJECTION = STRONG;
 
+/** Code-injection probes that also appear in questions about them: phpinfo(), print(md5(...)). */
+export const CODE_PROBE = `${alt('phpinfo', `print${ch('(')}${SPACE}{0,2}md5`)}${SPACE}{0,2}${ch('(')}`;
+
 export const POSSIBLE_COMMAND_INJECTION = {
   selection_command: INJECTED_COMMAND,
+  selection_code_probe: CODE_PROBE,
   selection_command_line: COMMAND_LINE_VALUE,
   ...Object.fromEntries(Object.entries(STRONG).map(([k, v]) => [k.replace(/^selection_/, 'filter_'), v])),
 };

@@ -45,6 +45,9 @@ export const OBJECT_WALK = alt(
   `${alt(LB, OPEN_PAREN, ch('['), SPACE)}T${S}${OPEN_PAREN}${S}java${D}`,
   `constructor${D}constructor`, `process${D}mainmodule`, 'child_process', `execsync${S}${OPEN_PAREN}`, `global${D}process`,
   `system${D}diagnostics${D}process`,
+  `${UNDERSCORES}import${UNDERSCORES}${S}${OPEN_PAREN}`,
+  `os${D}${alt('system', 'popen', 'exec[lv]p?e?', 'spawn[lv]p?e?')}${S}${OPEN_PAREN}`,
+  `subprocess${D}${alt('call', 'run', 'popen', 'check_output', 'getoutput')}`,
 );
 
 /** Engine internals and directives that run commands: FreeMarker, Twig, Smarty, ERB, OGNL, Velocity, Log4j lookups. */

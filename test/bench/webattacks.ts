@@ -4,9 +4,9 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { loadRules } from '../../services/detect/index.js';
+import { Detector, loadRules } from '../../services/detect/index.js';
 import { attackClasses, benignValues } from '../../rules/testdata/web-attacks/corpus.js';
-import { classRow, falsePositives, runValues, SHAPE_NAMES } from '../../rules/testdata/web-attacks/measure.js';
+import { classRow, eventOf, falsePositives, runValues, SHAPE_NAMES } from '../../rules/testdata/web-attacks/measure.js';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -51,3 +51,18 @@ if (!only || only === 'benign') {
   if (showMisses) for (const r of fps) console.log(`    alerted [${r.shape}] ${JSON.stringify(r.value)}: ${r.hits.map((h) => `${h.level}: ${h.title}`).join(', ')}`);
 }
 console.log(`\n${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+// Engine cost on ordinary web traffic: the benign values as form-encoded queries, evaluated in batches of 500
+// by one Detector with every rule of the directory, after a warm-up; CPU time, so a busy machine does not skew it.
+if (!only || args.includes('--throughput')) {
+  const benign = benignValues();
+  const events = benign.map((v, i) => eventOf(v, 'form', i));
+  const detector = new Detector(rules);
+  for (let i = 0; i < events.length; i += 500) detector.evaluate(events.slice(i, i + 500));
+  let n = 0;
+  const c0 = process.cpuUsage();
+  while (n < 200_000) for (let i = 0; i < events.length; i += 500, n += 500) detector.evaluate(events.slice(i, i + 500));
+  const c = process.cpuUsage(c0);
+  const sec = (c.user + c.system) / 1e6;
+  console.log(`engine on benign web events: ${Math.round(n / sec).toLocaleString('en-US')} events/s (${(1e6 * sec / n).toFixed(1)} µs CPU per event, ${rules.length} rules)`);
+}
