@@ -4,18 +4,21 @@ import {
   alt, BIN_DIR, ch, CMD_END, CMD_SEP, DOT, IFS, pct, QUOTE, SEP, SHELL_SPACE, SLASH, SPACE, SUBST, BACKSLASH,
 } from './blocks.js';
 
-/** Names that are commands and hardly anything else: one after a separator is enough. */
-const PLAIN_COMMANDS = [
-  'whoami', 'uname', 'ifconfig', 'ipconfig', 'netstat', 'nslookup', 'wget', 'zsh', 'ksh', 'csh', 'tcsh', 'dash', 'sh', 'powershell', 'pwsh',
-  'cmd', 'systeminfo', 'tasklist', 'ls', 'ncat', 'netcat', 'socat', 'telnet', 'busybox', 'certutil', 'bitsadmin', 'wmic', 'mshta', 'rundll32',
-  'regsvr32', 'cscript', 'wscript', 'nohup', 'chmod', 'chown', 'useradd', 'usermod', 'adduser', 'crontab', 'base64', 'xxd', 'uptime', 'hostname',
-  'getent', 'printenv', 'pwd', 'lsb_release', 'traceroute', 'tracert', 'mkfifo', 'killall', 'pkill', 'sudo', 'gcc', 'tftp', 'id', 'nmap', 'whois',
-  'arp', 'lsof', 'passwd', 'quser', 'qwinsta', 'nltest', 'dsquery', 'schtasks', 'icacls', 'cacls', 'msiexec', 'ver', 'env', 'ps', 'dir', 'printf',
+/** Names that are commands and nothing else: one after a separator is enough, whatever follows it. */
+const UNIQUE_COMMANDS = [
+  'whoami', 'uname', 'ifconfig', 'ipconfig', 'netstat', 'nslookup', 'wget', 'zsh', 'ksh', 'tcsh', 'powershell', 'pwsh', 'systeminfo', 'tasklist',
+  'ncat', 'netcat', 'socat', 'busybox', 'certutil', 'bitsadmin', 'wmic', 'mshta', 'rundll32', 'regsvr32', 'cscript', 'wscript', 'nohup', 'chmod',
+  'chown', 'useradd', 'usermod', 'adduser', 'crontab', 'base64', 'xxd', 'getent', 'printenv', 'lsb_release', 'traceroute', 'tracert', 'mkfifo',
+  'killall', 'pkill', 'nmap', 'lsof', 'quser', 'qwinsta', 'nltest', 'dsquery', 'schtasks', 'icacls', 'cacls', 'msiexec', 'printf', 'reboot',
+  'shutdown', 'ipconfig', 'uptime', 'hostname', 'pwd',
 ];
+/** Short names that also occur in text (Tom; ID 42, the LS engine): one counts when the command ends there or an option follows. */
+const SHORT_COMMANDS = ['id', 'ls', 'ps', 'env', 'dir', 'ver', 'sh', 'dash', 'csh', 'cmd', 'telnet', 'sudo', 'gcc', 'tftp', 'whois', 'arp', 'passwd'];
+const PLAIN_COMMANDS = [...UNIQUE_COMMANDS, ...SHORT_COMMANDS];
 /** Names that are also words or names (cat food, sleep well, Ruby, NC, hair curl, Amazon Echo): they need an argument only a shell takes. */
 const WORD_COMMANDS = [
   'cat', 'type', 'set', 'find', 'more', 'head', 'tail', 'less', 'sort', 'kill', 'host', 'file', 'which', 'rm', 'cp', 'mv', 'touch', 'tac',
-  'nl', 'od', 'cut', 'tee', 'cd', 'tree', 'shutdown', 'reboot', 'timeout', 'copy', 'del', 'move', 'ren', 'mkdir', 'grep', 'egrep', 'sed', 'awk',
+  'nl', 'od', 'cut', 'tee', 'cd', 'tree', 'timeout', 'copy', 'del', 'move', 'ren', 'mkdir', 'grep', 'egrep', 'sed', 'awk',
   'ssh', 'scp', 'ftp', 'tar', 'zip', 'unzip', 'git', 'wc', 'du', 'df', 'ip', 'chdir', 'systemctl', 'service', 'mount', 'strings', 'xargs', 'exec',
   'eval', 'openssl', 'node', 'java', 'lua', 'expr', 'rev', 'base32', 'uniq', 'diff', 'ping', 'sleep', 'usleep', 'bash', 'python[23]?', 'perl',
   'ruby', 'php', 'nc', 'net1?', 'dig', 'vol', 'reg', 'sc', 'attrib', 'powercat', 'echo', 'curl', 'vi', 'vim', 'nano', 'view',
@@ -53,7 +56,9 @@ const ARG_SPACE = `${alt(SHELL_SPACE, ch('<'))}{1,3}`;
 const SHELL_ARG = alt(
   `${alt(SLASH, BACKSLASH, `~${SLASH}`, `${DOT}{1,2}${SLASH}`)}[a-z0-9._?*-]`,
   `${SLASH}${alt('$', CMD_SEP, SPACE)}`,
-  `${ch('-')}{1,2}[a-z]`,
+  `${ch('-')}{1,2}[a-z0-9]`,
+  `${DOT}${alt('$', SHELL_SPACE)}`,
+  `hk${alt('lm', 'cu', 'cr', 'u', 'cc', 'ey_')}`,
   '\\d{1,3}(?:\\.|%(?:25){0,4}2e)\\d{1,3}(?:\\.|%(?:25){0,4}2e)\\d{1,3}',
   `[a-z]{3,5}${ch(':')}${SLASH}${SLASH}`,
   `${ch('$')}${alt('[a-z_]', ch('('), ch('{'))}`,
@@ -63,7 +68,7 @@ const SHELL_ARG = alt(
   `${alt('%', pct('25'))}[a-z_]{2,20}${alt('%', pct('25'))}`,
   `${ch('+')}[rwxst]{1,3}${CMD_END}`,
   `[0-7]{3,4}${ARG_SPACE}`,
-  `${alt('aux', 'axf?', '-ef', 'addr', 'a', 'route', 'link', 'user', 'localgroup', 'share', 'session', 'view', 'use', 'start', 'config', 'query')}${CMD_END}`,
+  `${alt('aux', 'axf?', '-ef', 'addr', 'a', 'route', 'link', 'user', 'localgroup', 'share', 'session', 'view', 'use', 'start', 'config', 'query', 'add', 'delete', 'save', 'export')}${CMD_END}`,
 );
 
 /** How a bare command ends: the value ends, another separator or a comment follows, or an option or path (not a word: "; id required"). */
@@ -131,7 +136,7 @@ export const PAYLOAD_FRAGMENTS = alt(
 export const BROKEN_WORD = `${INJECT}${DISGUISED}${CMD_END}`;
 
 /** Any command after a separator and ended like a command: ;id, |whoami, %0aid, &&ls */
-export const INJECTED_COMMAND = `${INJECT}${DIR}${PLAIN_COMMAND}${BARE_END}`;
+export const INJECTED_COMMAND = `${INJECT}${DIR}${alt(`${names(UNIQUE_COMMANDS)}(?:${DOT}exe)?${CMD_END}`, `${names(SHORT_COMMANDS)}(?:${DOT}exe)?${BARE_END}`)}`;
 
 /** A path argument: /etc/passwd, c:\\boot.ini, ../x */
 const PATH_ARG = alt(`${alt(SLASH, BACKSLASH, `~${SLASH}`, `${DOT}{1,2}${SLASH}`)}[a-z0-9._?*-]`, `[a-z]${ch(':')}${alt(BACKSLASH, SLASH)}`);

@@ -80,11 +80,13 @@ export const WINDOWS_PATH = alt(
   )}`,
   `${BACKSLASH}${alt('[a-z]', 'admin', 'ipc')}${ch('$')}${alt(BACKSLASH, '$')}`,
   `${BACKSLASH}${BACKSLASH}${alt('\\?', pct('3f'), DOT)}${BACKSLASH}`,
-  `${alt('%', pct('25'))}${alt('systemroot', 'windir', 'systemdrive', 'comspec', 'userprofile', 'appdata', 'localappdata', 'allusersprofile', 'programdata', 'programfiles', 'homedrive', 'homepath')}${alt('%', pct('25'))}`,
+  `${alt('%', pct('25'))}${alt('systemroot', 'windir', 'systemdrive', 'comspec')}${alt('%', pct('25'))}`,
 );
 
 /** PHP stream wrappers and local file URLs: file inclusion with a payload, not just a read. */
 export const FILE_WRAPPER = alt(
+  // <?php in base64, as data:// and php://input payloads carry it
+  'PD9waHA',
   `php${ch(':')}${SLASH}{2}${alt('filter', 'input', 'fd', 'memory', 'temp', 'stdin')}`,
   `${alt('expect', 'phar', 'zip', 'glob', 'data', 'compress\\.zlib', 'compress\\.bzip2', 'zlib', 'rar', 'ogg', 'ssh2\\.(?:shell|exec|tunnel|sftp|scp)')}${ch(':')}${SLASH}{2}`,
   `file${ch(':')}${SLASH}{1,3}${alt(UNIX_ROOTS, `[a-z]${ch(':')}`, 'localhost', '127\\.0\\.0\\.1', '\\[::1\\]')}`,
@@ -97,6 +99,13 @@ export const PATH_TRAVERSAL = {
   selection_windows_path: WINDOWS_PATH,
 };
 
+/**
+ * Remote file inclusion: a URL as a parameter value that ends in ? or %00, so that whatever the application
+ * appends (.php, .inc) is cut off (?page=http://x/shell.txt?).
+ */
+export const REMOTE_INCLUSION = `${ch('=')}${alt('https?', 'ftps?')}${ch(':')}${SLASH}{2}[^&\\s?%]{1,200}${alt(ch('?'), pct('00'))}${alt('$', '&')}`;
+
 export const FILE_INCLUSION = {
   selection_wrapper: FILE_WRAPPER,
+  selection_remote: REMOTE_INCLUSION,
 };
