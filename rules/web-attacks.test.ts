@@ -9,7 +9,7 @@ import { loadRules, type SigmaRule } from '../services/detect/index.js';
 import type { DetectionRule } from '../services/detect/sigma/types.js';
 import { attackClasses, benignValues } from './testdata/web-attacks/corpus.js';
 import { classRow, falsePositives, runValues, SHAPE_NAMES, type ClassRow, type Shape } from './testdata/web-attacks/measure.js';
-import { cpuMs, fragmentSoup, NEAR_MISS_FRAGMENTS, regexProblems, repeatTo } from './testdata/web-attacks/regex-safety.js';
+import { cpuMs, fragmentSoup, NEAR_MISS_FRAGMENTS, regexProblems, repeatTo, unrolledGroups } from './testdata/web-attacks/regex-safety.js';
 import { GENERATED } from './web-patterns/index.js';
 import { syncRuleText } from './web-patterns/sync.js';
 
@@ -108,6 +108,11 @@ describe('the regular expressions of the web rules', () => {
     const bad = regexes.flatMap((r) => regexProblems(r.source).map((p) => `${r.where}: ${p.what} at ${p.at}`));
     expect(bad).toEqual([]);
     expect(regexes.every((r) => r.flags === 'i')).toBe(true);
+  });
+
+  it('repeat no large group a few times, which V8 would compile as copies (cheap to compile on every rules reload)', () => {
+    const bad = regexes.flatMap((r) => unrolledGroups(r.source).map((p) => `${r.where}: ${p.what} at ${p.at}`));
+    expect(bad).toEqual([]);
   });
 
   it('finish on 64 KiB near-miss strings in linear time', () => {

@@ -127,12 +127,22 @@ export const BACKSLASH_SET: CharSet = {
   other: ['0x5c'],
 };
 
-export const DOT = chars(DOT_SET);
-export const SLASH = chars(SLASH_SET);
-export const BACKSLASH = chars(BACKSLASH_SET);
+/** A dot, a slash, a backslash in every spelling above: for the ../ step itself, where evasion is the point. */
+export const DOT_ANY = chars(DOT_SET);
+export const SEP_ANY = chars(SLASH_SET, BACKSLASH_SET);
+
+// The same characters as most paths carry them: raw, percent-encoded to any depth, the commonest overlong and
+// %u forms. Used everywhere else, since the full sets in every path joint would make the expressions ten
+// times longer, and their compilation (on a rules reload) too slow.
+const DOT_SHORT: CharSet = { raw: '.', pct: ['2e', `c0${PCT}ae`, 'u002e'] };
+const SLASH_SHORT: CharSet = { raw: '/', pct: ['2f', `c0${PCT}af`, 'u2215'] };
+const BACKSLASH_SHORT: CharSet = { raw: '\\\\', pct: ['5c', `c1${PCT}9c`, 'u2216'] };
+export const DOT = chars(DOT_SHORT);
+export const SLASH = chars(SLASH_SHORT);
+export const BACKSLASH = chars(BACKSLASH_SHORT);
 
 /** Either directory separator. */
-export const SEP = chars(SLASH_SET, BACKSLASH_SET);
+export const SEP = chars(SLASH_SHORT, BACKSLASH_SHORT);
 
 /** One or more separators, with ./ segments between them (/./././etc, //etc, \\.\). */
 export const SEPS = `${alt(SEP, `${DOT}${SEP}`)}{1,16}`;
@@ -144,16 +154,26 @@ export const STEP_JUNK = chars({ raw: ';', pct: ['3b', '00', '01'] });
 export const NAME_END = alt('$', '[^a-z0-9_-]');
 
 /** Where a value starts inside a URL: after = (a parameter), a space, a quote, a bracket or a separator. */
-export const VALUE_START = chars(ascii('=+\'"(<:,;|&>`'), { raw: '\\s', pct: ['20', '09', '0a', '0d'] }, SLASH_SET, BACKSLASH_SET);
+export const VALUE_START = chars(ascii('=+\'"(<:,;|&>`'), { raw: '\\s', pct: ['20', '09', '0a', '0d'] }, SLASH_SHORT, BACKSLASH_SHORT);
 
 // ---------------------------------------------------------------- shell syntax
 
 export const SPACE_SET: CharSet = { raw: '\\s+', pct: ['20', '09', '0a', '0b', '0c', '0d', 'a0'], esc: ['0[9a-d]'] };
 export const SPACE = chars(SPACE_SET);
 
-/** $IFS, ${IFS}, ${IFS%??}, $IFS$9: whitespace to a shell. */
-export const IFS = `${ch('$')}${alt('ifs', `${ch('{')}ifs[^}]{0,6}?${ch('}')}`)}${alt(`${ch('$')}${alt('[0-9@*]', `${ch('{')}${ch('}')}`)}`, '')}`;
-export const SHELL_SPACE = alt(SPACE, IFS);
+/** The start of $IFS or ${IFS: whitespace to a shell. */
+export const IFS = `${ch('$')}${ch('{')}?ifs`;
+/**
+ * Whitespace as a shell sees it, one token at a time: a space, $IFS / ${IFS, and the pieces that complete
+ * ${IFS}, ${IFS%??} and $IFS$9 (}, %??, $9). Flat tokens in one bounded loop keep the expressions cheap to
+ * compile; a nested optional tail inside every loop made them ten times slower.
+ */
+export const SHELL_SPACE = alt(SPACE, IFS, ch('}'), `${ch('$')}[0-9@*]`, `${ch('%')}${ch('?')}{1,8}`);
+/**
+ * The same without newlines, for loops that also take a command separator: a newline is one, and an
+ * alternative that two branches of a loop can both match multiplies the ways to try (2^8 over eight rounds).
+ */
+export const SHELL_SPACE_NO_NEWLINE = alt(chars({ raw: '\\t\\x0b\\x0c +', pct: ['20', '09', '0b', '0c', 'a0'], esc: ['0[9bc]'] }), IFS, ch('}'), `${ch('$')}[0-9@*]`, `${ch('%')}${ch('?')}{1,8}`);
 
 export const QUOTE_SET: CharSet = ascii('\'"');
 export const QUOTE = chars(QUOTE_SET);

@@ -1,7 +1,7 @@
 // Patterns of rules/web_command_injection.yml: shell commands joined to a value (; | & newline), substitutions,
 // shell evasions and code-execution calls, in every URL encoding.
 import {
-  alt, BIN_DIR, ch, CMD_END, CMD_SEP, DOT, IFS, pct, QUOTE, SEP, SHELL_SPACE, SLASH, SPACE, SUBST, BACKSLASH,
+  alt, BIN_DIR, ch, CMD_END, CMD_SEP, DOT, IFS, pct, QUOTE, SEP, SHELL_SPACE, SHELL_SPACE_NO_NEWLINE, SLASH, SPACE, SUBST, BACKSLASH,
 } from './blocks.js';
 
 /** Names that are commands and nothing else: one after a separator is enough, whatever follows it. */
@@ -31,7 +31,7 @@ const HARD_NOISE = alt(`${QUOTE}${QUOTE}`, alt('\\\\', pct('5c')), `${ch('$')}${
  * quotes around short pieces (w'h'o'am'i, c'a't; rock'n'roll starts with four letters and is left alone).
  */
 const DISGUISED = alt(
-  `[a-z]{1,6}${HARD_NOISE}[a-z]{1,10}(?:${HARD_NOISE}[a-z]{1,8}){0,3}`,
+  `[a-z]{1,6}${HARD_NOISE}[a-z]{1,10}(?:${HARD_NOISE}[a-z]{1,8}){0,4}`,
   `[a-z]{1,2}${QUOTE}[a-z]{0,3}${QUOTE}[a-z]{0,6}(?:${QUOTE}[a-z]{0,4}){0,4}`,
 );
 
@@ -43,20 +43,20 @@ const PLAIN_COMMAND = `${names(PLAIN_COMMANDS)}(?:${DOT}exe)?`;
 
 /** A Windows system directory before a binary: c:\windows\system32\ */
 const WIN_DIR = `[a-z]${ch(':')}${SEP}windows${SEP}(?:system32|syswow64)${SEP}`;
-/** An optional directory before the command: /bin/, /usr/bin/, c:\windows\system32\ */
-const DIR = alt(BIN_DIR, WIN_DIR, '');
 
-/** The start of an injected command: a separator, optional spaces and an optional closing quote or bracket. */
-const INJECT = `${CMD_SEP}{1,2}${SHELL_SPACE}{0,3}${alt(QUOTE, ch(')'), '')}${SHELL_SPACE}{0,2}`;
+/** A separator and what may follow it before the command: more separators, spaces, a closing quote or bracket. */
+const SEPARATOR_RUN = `${CMD_SEP}${alt(CMD_SEP, SHELL_SPACE_NO_NEWLINE, QUOTE, ch(')'))}{0,8}`;
+/** The start of an injected command: a separator run that may end in the command's directory (/bin/, c:\\windows\\system32\\). */
+const INJECT = `${CMD_SEP}${alt(CMD_SEP, SHELL_SPACE_NO_NEWLINE, QUOTE, ch(')'), BIN_DIR, WIN_DIR)}{0,8}`;
 
 /** Spaces a shell takes between a command and its arguments: whitespace, $IFS, a tab, a redirection. */
-const ARG_SPACE = `${alt(SHELL_SPACE, ch('<'))}{1,3}`;
+const ARG_SPACE = `${alt(SHELL_SPACE, ch('<'))}{1,8}`;
 
 /** An argument only a shell command line has: a path, an option, an address, a URL, a variable, a redirection. */
 const SHELL_ARG = alt(
-  `${alt(SLASH, BACKSLASH, `~${SLASH}`, `${DOT}{1,2}${SLASH}`)}[a-z0-9._?*-]`,
+  `${alt(SLASH, BACKSLASH, `~${SLASH}`, `${DOT}{1,8}${SLASH}`)}[a-z0-9._?*-]`,
   `${SLASH}${alt('$', CMD_SEP, SPACE)}`,
-  `${ch('-')}{1,2}[a-z0-9]`,
+  `${ch('-')}{1,8}[a-z0-9]`,
   `${DOT}${alt('$', SHELL_SPACE)}`,
   `hk${alt('lm', 'cu', 'cr', 'u', 'cc', 'ey_')}`,
   '\\d{1,3}(?:\\.|%(?:25){0,4}2e)\\d{1,3}(?:\\.|%(?:25){0,4}2e)\\d{1,3}',
@@ -74,7 +74,7 @@ const SHELL_ARG = alt(
 /** How a bare command ends: the value ends, another separator or a comment follows, or an option or path (not a word: "; id required"). */
 const BARE_END = alt(
   '$', CMD_SEP, QUOTE, ch(')'), ch('`'), ch('#'), ch('<'), ch('>'), pct('00'),
-  `${SHELL_SPACE}{1,3}${alt('$', CMD_SEP, ch('#'), ch('-'), SLASH, BACKSLASH, QUOTE, ch('$'), ch('>'), ch('<'), ch('`'), '\\d')}`,
+  `${SHELL_SPACE}{1,8}${alt('$', CMD_SEP, ch('#'), ch('-'), SLASH, BACKSLASH, QUOTE, ch('$'), ch('>'), ch('<'), ch('`'), '\\d')}`,
 );
 
 /** A host name for a network tool (DNS exfiltration probes): dig +short x.oast.example, host a.b.example */
@@ -90,59 +90,65 @@ const WMIC = `wmic(?:${DOT}exe)?${ARG_SPACE}${alt('process', 'os', 'useraccount'
 const DELAY = `${alt('sleep', 'usleep', 'timeout', 'ping')}${ARG_SPACE}\\d{1,6}${BARE_END}`;
 
 /** A command after a separator with a shell argument: ;cat /etc/passwd, | ping -c 3 x, && dir c:\ */
-export const INJECTED_WITH_ARGS = `${INJECT}${DIR}${alt(`${ANY_COMMAND}${ARG_SPACE}${SHELL_ARG}`, DELAY, NETWORK_TOOL, ECHO_MARKER, WMIC)}`;
+export const INJECTED_WITH_ARGS = [`${ANY_COMMAND}${ARG_SPACE}${SHELL_ARG}`, DELAY, NETWORK_TOOL, ECHO_MARKER, WMIC].map((x) => `${INJECT}${x}`);
 
 /** A binary named by its absolute path after a separator: ;/bin/ls, |/usr/bin/id| */
-export const INJECTED_BINARY = `${INJECT}${alt(BIN_DIR, WIN_DIR)}[a-z0-9_.?*\\[\\]-]{1,16}${CMD_END}`;
+export const INJECTED_BINARY = `${SEPARATOR_RUN}${alt(BIN_DIR, WIN_DIR)}[a-z0-9_.?*\\[\\]-]{1,16}${CMD_END}`;
 
 /** A command substitution: $(id), `whoami`, $(sleep 5) */
-export const SUBSTITUTION = `${SUBST}${SHELL_SPACE}{0,3}${ch('{')}?${DIR}${ANY_COMMAND}${alt(CMD_END, ch(','))}`;
+export const SUBSTITUTION = `${SUBST}${alt(SHELL_SPACE, ch('{'), BIN_DIR, WIN_DIR)}{0,8}${ANY_COMMAND}${alt(CMD_END, ch(','))}`;
 
 /** Shell-only syntax: ${IFS}, brace expansion {cat,/etc/passwd}, ANSI-C quoting $'\x69', globbed binaries /???/c?t. */
-export const SHELL_SYNTAX = alt(
+export const SHELL_SYNTAX = [
   IFS,
-  `${ch('{')}${DIR}${alt(`${ANY_COMMAND}${ch(',')}${alt(SLASH, ch('-'), ch('$'), DOT, `[a-z]{3,5}${ch(':')}`)}`, `${PLAIN_COMMAND}${ch(',')}`)}`,
+  `${ch('{')}${alt(BIN_DIR, WIN_DIR)}{0,4}${ANY_COMMAND}${ch(',')}${alt(SLASH, ch('-'), ch('$'), DOT, `[a-z]{3,5}${ch(':')}`)}`,
+  `${ch('{')}${alt(BIN_DIR, WIN_DIR)}{0,4}${PLAIN_COMMAND}${ch(',')}`,
   `${ch('$')}${QUOTE}${alt('\\\\', pct('5c'))}${alt('x[0-9a-f]', '[0-7]', 'u[0-9a-f]')}`,
-  `${SEP}[a-z]{0,2}${alt(ch('?'), ch('*'))}{1,4}[a-z]{0,2}${SEP}[a-z?*%0-9]{0,12}${alt(ch('?'), ch('*'))}`,
+  `${SEP}[a-z]{0,2}${alt(ch('?'), ch('*'))}{1,8}[a-z]{0,2}${SEP}[a-z?*%0-9]{0,12}${alt(ch('?'), ch('*'))}`,
   `${SEP}${alt('s?bin', 'etc', 'usr', 'dev', 'tmp', 'proc')}${SEP}[a-z]{0,4}${alt(ch('?'), ch('*'))}[a-z?*]{0,6}${CMD_END}`,
-);
+];
 
 /** A < raw, encoded or as the HTML entity a reflected payload was escaped with. */
 const LT = alt(ch('<'), `${ch('&')}lt${ch(';')}`);
 
+// Alternatives that are lists become separate expressions (a list value in the rule): one big alternation
+// costs V8 several times more to compile than its parts.
+
 /** Fragments of payloads that only attacks send: shells with -c/-i, reverse shells, base64 pipes to a shell, cmd /c. */
-export const PAYLOAD_FRAGMENTS = alt(
+export const PAYLOAD_FRAGMENTS = [
   `${alt(BIN_DIR, SEP, '')}${alt('ba', 'z', 'k', 'da', '')}sh${ARG_SPACE}${ch('-')}[ci]${CMD_END}`,
   `${SEP}bin${SEP}${alt('ba', 'z', 'k', 'da', '')}sh${CMD_END}`,
   `${SEP}dev${SEP}${alt('tcp', 'udp')}${SEP}`,
   `${alt('nc', 'ncat', 'netcat')}${ARG_SPACE}(?:[^&]{0,40}?${SPACE})?${ch('-')}[ec]${ARG_SPACE}`,
-  `base64${ARG_SPACE}${ch('-')}{1,2}${alt('d', 'decode')}`,
-  `${ch('|')}${SHELL_SPACE}{0,2}${alt(BIN_DIR, '')}${alt('ba', 'z', 'k', 'da', '')}sh${alt('$', CMD_SEP, SHELL_SPACE, QUOTE, ch(')'), ch('`'))}`,
+  `base64${ARG_SPACE}${ch('-')}{1,8}${alt('d', 'decode')}`,
+  `${ch('|')}${SHELL_SPACE}{0,4}${alt(BIN_DIR, '')}${alt('ba', 'z', 'k', 'da', '')}sh${alt('$', CMD_SEP, SHELL_SPACE, QUOTE, ch(')'), ch('`'))}`,
   `cmd(?:${DOT}exe)?${ARG_SPACE}${SLASH}[ckr]${CMD_END}`,
   `${alt('powershell', 'pwsh')}(?:${DOT}exe)?${ARG_SPACE}${ch('-')}${alt('c', 'command', 'e', 'enc', 'encodedcommand', 'ep', 'executionpolicy', 'exec', 'nop', 'noprofile', 'w', 'windowstyle', 'f', 'file', 'noni', 'noninteractive', 'sta')}${CMD_END}`,
-  `${alt('iex', 'invoke-expression', 'downloadstring', 'downloadfile', 'downloaddata')}${SPACE}{0,2}${ch('(')}`,
-  `new-object${SHELL_SPACE}{1,3}${alt('system\\.', '')}net\\.webclient`,
+  `${alt('iex', 'invoke-expression', 'downloadstring', 'downloadfile', 'downloaddata')}${SPACE}{0,4}${ch('(')}`,
+  `new-object${SHELL_SPACE}{1,8}${alt('system\\.', '')}net\\.webclient`,
   `${alt('certutil', 'bitsadmin')}(?:${DOT}exe)?${ARG_SPACE}${alt(ch('-'), SLASH)}${alt('urlcache', 'decode', 'transfer')}`,
-  `${ch('(')}${SHELL_SPACE}{0,2}${ch(')')}${SHELL_SPACE}{0,2}${ch('{')}${SHELL_SPACE}{0,2}[a-z_:]{1,12}${SHELL_SPACE}{0,2}${ch(';')}${SHELL_SPACE}{0,2}${ch('}')}${SHELL_SPACE}{0,2}${ch(';')}`,
-  `${LT}${ch('!')}${ch('-')}{2}${SHELL_SPACE}{0,2}${ch('#')}${alt('exec', 'include', 'echo', 'config', 'printenv')}`,
+  `${ch('(')}${SHELL_SPACE}{0,4}${ch(')')}${SHELL_SPACE}{0,4}${ch('{')}${SHELL_SPACE}{0,4}[a-z_:]{1,12}${SHELL_SPACE}{0,4}${ch(';')}${SHELL_SPACE}{0,4}${ch('}')}${SHELL_SPACE}{0,4}${ch(';')}`,
+  `${LT}${ch('!')}${ch('-')}{2}${SHELL_SPACE}{0,4}${ch('#')}${alt('exec', 'include', 'echo', 'config', 'printenv')}`,
   `${LT}${ch('?')}${alt('php', ch('='))}`,
   `${ch('{')}${ch('$')}${ch('{')}`,
-  `${alt('system', 'passthru', 'shell_exec', 'exec', 'popen', 'proc_open', 'pcntl_exec', 'eval', 'assert', 'create_function', 'call_user_func')}${SPACE}{0,2}${ch('(')}${SPACE}{0,2}${alt(QUOTE, ch('$'), ch('`'), 'base64_decode', 'str_rot13', 'gzinflate', 'chr')}`,
+  `${alt('system', 'passthru', 'shell_exec', 'exec', 'popen', 'proc_open', 'pcntl_exec', 'eval', 'assert', 'create_function', 'call_user_func')}${SPACE}{0,4}${ch('(')}${SPACE}{0,4}${alt(QUOTE, ch('$'), ch('`'), 'base64_decode', 'str_rot13', 'gzinflate', 'chr')}`,
   `${alt(ch('$'), '')}${ch('{')}${alt(ch('@'), '')}${alt('system', 'passthru', 'shell_exec', 'exec', 'eval')}${ch('(')}`,
   `${ch('$')}${ch('{')}${ch('@')}[a-z_]{2,24}${ch('(')}`,
-);
+];
 
 /** A disguised word right after a separator: ;wh''oami, |e\\nv, &&p$@rintenv, ;w'h'o'am'i */
 export const BROKEN_WORD = `${INJECT}${DISGUISED}${CMD_END}`;
 
 /** Any command after a separator and ended like a command: ;id, |whoami, %0aid, &&ls */
-export const INJECTED_COMMAND = `${INJECT}${DIR}${alt(`${names(UNIQUE_COMMANDS)}(?:${DOT}exe)?${CMD_END}`, `${names(SHORT_COMMANDS)}(?:${DOT}exe)?${BARE_END}`)}`;
+export const INJECTED_COMMAND = `${INJECT}${alt(`${names(UNIQUE_COMMANDS)}(?:${DOT}exe)?${CMD_END}`, `${names(SHORT_COMMANDS)}(?:${DOT}exe)?${BARE_END}`)}`;
 
 /** A path argument: /etc/passwd, c:\\boot.ini, ../x */
-const PATH_ARG = alt(`${alt(SLASH, BACKSLASH, `~${SLASH}`, `${DOT}{1,2}${SLASH}`)}[a-z0-9._?*-]`, `[a-z]${ch(':')}${alt(BACKSLASH, SLASH)}`);
+const PATH_ARG = alt(`${alt(SLASH, BACKSLASH, `~${SLASH}`, `${DOT}{1,8}${SLASH}`)}[a-z0-9._?*-]`, `[a-z]${ch(':')}${alt(BACKSLASH, SLASH)}`);
 
 /** A command line as the whole value (?host=ping -c 3 x, ?cmd=cat /etc/passwd): the parameter goes to a shell. */
-export const COMMAND_LINE_VALUE = `${alt('=', pct('3d'), SEP)}${DIR}${alt(`${PLAIN_COMMAND}${ARG_SPACE}${alt(PATH_ARG, `${ch('-')}{1,2}[a-z]`, `${ch('$')}${alt(ch('('), ch('{'))}`, ch('>'))}`, `${names(WORD_COMMANDS)}${ARG_SPACE}${PATH_ARG}`, DELAY)}`;
+export const COMMAND_LINE_VALUE = [
+  `${PLAIN_COMMAND}${ARG_SPACE}${alt(PATH_ARG, `${ch('-')}{1,8}[a-z]`, `${ch('$')}${alt(ch('('), ch('{'))}`, ch('>'))}`, `${names(WORD_COMMANDS)}${ARG_SPACE}${PATH_ARG}`, DELAY,
+].map((x) => `${alt('=', pct('3d'), SEP)}${alt(BIN_DIR, WIN_DIR)}{0,4}${x}`);
 
 const STRONG = {
   selection_with_args: INJECTED_WITH_ARGS,
@@ -156,7 +162,7 @@ const STRONG = {
 export const COMMAND_INJECTION = STRONG;
 
 /** Code-injection probes that also appear in questions about them: phpinfo(), print(md5(...)). */
-export const CODE_PROBE = `${alt('phpinfo', `print${ch('(')}${SPACE}{0,2}md5`)}${SPACE}{0,2}${ch('(')}`;
+export const CODE_PROBE = `${alt('phpinfo', `print${ch('(')}${SPACE}{0,4}md5`)}${SPACE}{0,4}${ch('(')}`;
 
 export const POSSIBLE_COMMAND_INJECTION = {
   selection_command: INJECTED_COMMAND,

@@ -9,8 +9,8 @@ export interface GeneratedRule {
   file: string;
   /** The rule's id in the file. */
   id: string;
-  /** Selection name -> regular expression (used as c-uri|re|i). */
-  selections: Record<string, string>;
+  /** Selection name -> regular expression (used as c-uri|re|i), or a list of them (any matches). */
+  selections: Record<string, string | readonly string[]>;
 }
 
 export const GENERATED: GeneratedRule[] = [

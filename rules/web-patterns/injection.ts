@@ -21,13 +21,13 @@ const WORD_END = alt('$', '[^a-z]');
 export const UNION = `${WORD_START}union${alt(SP, OPEN)}{1,16}(?:${alt('all', 'distinct')}${alt(SP, OPEN)}{1,16})?select${WORD_END}`;
 
 /**
- * or x=x, or 1 like 1, or 'unusual'='unusual': an operand compared with itself. Without backreferences the
- * check is exact for one letter or digit (as payload lists mostly write it) and any quoted word compared
- * with a quoted word after the operator.
+ * or x=x, or 'a'='a', or 'unusual'='unusual': an operand compared with an operand of its kind. Without
+ * backreferences "with itself" cannot be said, so one letter or digit compared with one (as payload lists
+ * write it), or a quoted word compared with a quoted word, after a boolean operator.
  */
-export const TAUTOLOGY = `${alt(Q, CLOSE, SP, '=')}${alt('or', 'and', 'xor', 'having', `${ch('|')}{2}`, `${ch('&')}{2}`)}${alt(SP, OPEN)}{1,16}${Q}?${alt(
-  ...'abcdefghijklmnopqrstuvwxyz0123456789'.split('').map((c) => `${c}${Q}?${alt(SP, CLOSE)}{0,16}${alt(EQ, LIKE)}${alt(SP, OPEN)}{0,16}${Q}?${c}${alt('$', '[^a-z0-9_]')}`),
-  `\\w{1,40}${Q}${alt(SP, CLOSE)}{0,16}${alt(EQ, LIKE)}${alt(SP, OPEN)}{0,16}${Q}\\w`,
+export const TAUTOLOGY = `${alt(Q, CLOSE, SP, '=')}${alt('or', 'and', 'xor', 'having', `${ch('|')}{2}`, `${ch('&')}{2}`)}${alt(SP, OPEN)}{1,16}${alt(
+  `${Q}?[a-z0-9]${Q}?${alt(SP, CLOSE)}{0,16}${alt(EQ, LIKE)}${alt(SP, OPEN)}{0,16}${Q}?[a-z0-9]${alt('$', '[^a-z0-9_]')}`,
+  `${Q}\\w{1,40}${Q}${alt(SP, CLOSE)}{0,16}${alt(EQ, LIKE)}${alt(SP, OPEN)}{0,16}${Q}\\w`,
 )}`;
 
 export const NUMERIC_TEST = `${alt(Q, CLOSE, SP, '=')}${alt('and', 'or', 'xor', 'having', 'where')}${alt(SP, OPEN)}{1,16}\\d{1,20}${SP}{0,16}${CMP}${SP}{0,16}\\d{1,20}`;

@@ -39,8 +39,8 @@ export const SOCKET_SCHEMES = `${alt('gopher', 'dict', 'netdoc', `jar${COLON}${a
 /** Loopback, unspecified, link-local and private addresses in every spelling, and names that resolve to them. */
 const INTERNAL_HOST = alt(
   'localhost', `localhost${D}localdomain`, `[a-z0-9.-]{0,64}${D}localhost`,
-  `127${D}\\d{1,3}${D}\\d{1,3}${D}\\d{1,3}`, `127${D}\\d{1,3}(?:${D}\\d{1,3})?`, `0{1,4}177${D}\\d{1,4}(?:${D}\\d{1,4}){0,2}`,
-  '2130706433', '017700000001', `0x7f(?:[0-9a-f]{6}|${D}0x?[0-9a-f]{1,2}(?:${D}0x?[0-9a-f]{1,2}){0,2}|${D}\\d{1,8})`,
+  `127${D}\\d{1,3}${D}\\d{1,3}${D}\\d{1,3}`, `127${D}\\d{1,3}(?:${D}\\d{1,3})?`, `0{1,4}177${D}\\d{1,4}(?:${D}\\d{1,4}){0,4}`,
+  '2130706433', '017700000001', `0x7f(?:[0-9a-f]{6}|${D}0x?[0-9a-f]{1,2}(?:${D}0x?[0-9a-f]{1,2}){0,4}|${D}\\d{1,8})`,
   `0${D}0${D}0${D}0`, '0',
   `${COLON}{2}1?`, `(?:0{1,4}${COLON}){5,7}0{0,3}1`, `(?:0{1,4}${COLON}){1,5}${COLON}`, `${COLON}{2}ffff${COLON}[0-9a-fx.]{1,20}`, `(?:0{1,4}${COLON}){5}ffff${COLON}[0-9a-fx.]{1,20}`,
   `10${D}\\d{1,3}${D}\\d{1,3}${D}\\d{1,3}`, `192${D}168${D}\\d{1,3}${D}\\d{1,3}`, `172${D}(?:1[6-9]|2\\d|3[01])${D}\\d{1,3}${D}\\d{1,3}`,

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { GENERATED } from './index.js';
 
 const SELECTION = /^ {4}([A-Za-z0-9_]+):\s*$/;
-const REGEX_LINE = /^( {8}[A-Za-z0-9_.-]+\|re(?:\|[ims])*: )'((?:[^']|'')*)'\s*$/;
+/** `        c-uri|re|i: '...'` (one expression) or `        c-uri|re|i:` followed by a list. */
+const REGEX_KEY = /^( {8}[A-Za-z0-9_.-]+\|re(?:\|[ims])*:)(?: '((?:[^']|'')*)')?\s*$/;
+const LIST_ITEM = /^ {12}- '((?:[^']|'')*)'\s*$/;
 
 export interface SyncResult {
   text: string;
@@ -17,9 +19,16 @@ export interface SyncResult {
 
 const yamlQuote = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
+/** The YAML lines of a generated value: one expression on the key's line, or a list below it. */
+function render(key: string, value: string | readonly string[]): string[] {
+  if (typeof value === 'string') return [`${key} ${yamlQuote(value)}`];
+  return [key, ...value.map((v) => `            - ${yamlQuote(v)}`)];
+}
+
 /** Replaces each generated expression of a rule file's text; every `|re` value in the file must be generated. */
 export function syncRuleText(file: string, text: string): SyncResult {
   const lines = text.split('\n');
+  const out: string[] = [];
   const wanted = new Map(GENERATED.filter((g) => g.file === file).map((g) => [g.id, g.selections]));
   const seen = new Set<string>();
   const changed: string[] = [];
@@ -29,19 +38,29 @@ export function syncRuleText(file: string, text: string): SyncResult {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const idMatch = /^id: (\S+)/.exec(line);
-    if (idMatch) { id = idMatch[1]!; continue; }
+    if (idMatch) id = idMatch[1]!;
     const sel = SELECTION.exec(line);
-    if (sel) { key = sel[1]!; continue; }
-    const re = REGEX_LINE.exec(line);
-    if (!re) continue;
-    const source = wanted.get(id)?.[key];
-    if (source === undefined) { problems.push(`${file}:${i + 1}: ${id} ${key} is a regular expression that no module of rules/web-patterns generates`); continue; }
-    seen.add(`${id} ${key}`);
-    const next = `${re[1]}${yamlQuote(source)}`;
-    if (next !== line) { lines[i] = next; changed.push(`${id} ${key}`); }
+    if (sel) key = sel[1]!;
+    const re = REGEX_KEY.exec(line);
+    if (!re) { out.push(line); continue; }
+    // The value as written: the key's own line, plus list items below it.
+    let end = i + 1;
+    if (re[2] === undefined) while (end < lines.length && LIST_ITEM.test(lines[end]!)) end++;
+    const written = lines.slice(i, end);
+    const value = wanted.get(id)?.[key];
+    if (value === undefined) {
+      problems.push(`${file}:${i + 1}: ${id} ${key} is a regular expression that no module of rules/web-patterns generates`);
+      out.push(...written);
+    } else {
+      seen.add(`${id} ${key}`);
+      const next = render(re[1]!, value);
+      if (next.join('\n') !== written.join('\n')) changed.push(`${id} ${key}`);
+      out.push(...next);
+    }
+    i = end - 1;
   }
   for (const [rid, sels] of wanted) for (const k of Object.keys(sels)) if (!seen.has(`${rid} ${k}`)) problems.push(`${file}: rule ${rid} has no selection ${k} with a |re value to write the generated expression into`);
-  return { text: lines.join('\n'), changed, problems };
+  return { text: out.join('\n'), changed, problems };
 }
 
 function main(): void {

@@ -6,7 +6,7 @@ const D = alt('\\.', pct('2e'));
 const OPEN_PAREN = ch('(');
 const LB = ch('{');
 const RB = ch('}');
-const S = `${SPACE}{0,3}`;
+const S = `${SPACE}{0,4}`;
 /** Template openings no text has: {{ ${ #{ *{ @{ <%= {% {{= ${{ */
 const OPEN = alt(`${LB}${LB}${ch('=')}?`, `${ch('$')}${LB}${LB}?`, `${ch('#')}${LB}`, `${ch('*')}${LB}`, `${ch('@')}${LB}`, `${ch('<')}${ch('%')}${ch('=')}?`, `${LB}${ch('%')}`);
 /** Openings that text also has ({10*2}, [[2020-21]], @(a-b)): only a multiplication counts after them. */

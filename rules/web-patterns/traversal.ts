@@ -1,13 +1,13 @@
 // Patterns of rules/web_path_traversal.yml: ../ in every encoding, sensitive files, absolute system paths, PHP wrappers.
-import { alt, ch, DOT, NAME_END, pct, PCT, SEP, SEPS, SLASH, STEP_JUNK, VALUE_START, BACKSLASH } from './blocks.js';
+import { alt, ch, DOT, DOT_ANY, NAME_END, pct, PCT, SEP, SEP_ANY, SEPS, SLASH, STEP_JUNK, VALUE_START, BACKSLASH } from './blocks.js';
 
 /** A path below a directory: name/ with any separator spelling between the parts. */
-const under = (...parts: string[]): string => parts.join(SEPS);
+const under = (...parts: string[]): string => parts.join(`${SEP}{1,8}`);
 
 /** A ../ step (..\ ..;/ .%00./ ....//) in any spelling, or a trailing .. (/static/.., ?dir=..). */
 export const TRAVERSAL = alt(
-  `${DOT}${STEP_JUNK}?${DOT}${STEP_JUNK}?${SEP}`,
-  `${alt('^', '=', pct('3d'), SEP)}${DOT}${DOT}${alt('$', '[&#;?]', pct('00', '26', '23', '3f'))}`,
+  `${DOT_ANY}${STEP_JUNK}?${DOT_ANY}${STEP_JUNK}?${SEP_ANY}`,
+  `${alt('^', '=', pct('3d'), SEP_ANY)}${DOT_ANY}${DOT_ANY}${alt('$', '[&#;?]', pct('00', '26', '23', '3f'))}`,
 );
 
 /** Entries of /etc an attacker reads to learn the system (its users, hosts, services and their configuration). */
@@ -49,7 +49,7 @@ const SENSITIVE_NAMES = alt(
   `${alt('web-inf', 'meta-inf')}$`,
 );
 
-export const SENSITIVE_FILE = alt(SENSITIVE_PATHS, `${SEP}${SENSITIVE_NAMES}`);
+export const SENSITIVE_FILE = [SENSITIVE_PATHS, `${SEP}${SENSITIVE_NAMES}`];
 
 /** Top-level directories of a Unix system and the parts of them an attacker reads. */
 const UNIX_ROOTS = alt(
@@ -72,7 +72,7 @@ const WORD_SPACE = alt('[\\s+_]', pct('20'));
 
 /** A Windows drive path to system locations (C:\Windows, c:/boot.ini, C:\inetpub), admin shares, %SYSTEMROOT%. */
 export const WINDOWS_PATH = alt(
-  `${alt('^', '[^a-z0-9]', `${PCT}[0-9a-f]{2}`)}[a-z]${ch(':')}${SEP}{1,2}${alt(
+  `${alt('^', '[^a-z0-9]', `${PCT}[0-9a-f]{2}`)}[a-z]${ch(':')}${SEP}{1,8}${alt(
     'windows', 'winnt', 'boot\\.ini', 'autoexec\\.bat', 'config\\.sys', 'inetpub',
     `documents${WORD_SPACE}and${WORD_SPACE}settings`, `system${WORD_SPACE}volume${WORD_SPACE}information`, 'pagefile\\.sys', 'hiberfil\\.sys',
     `${ch('$')}recycle\\.bin`, 'xampp', 'wamp(?:64)?', 'php', 'apache', 'nginx', 'mysql',
@@ -89,7 +89,7 @@ export const FILE_WRAPPER = alt(
   'PD9waHA',
   `php${ch(':')}${SLASH}{2}${alt('filter', 'input', 'fd', 'memory', 'temp', 'stdin')}`,
   `${alt('expect', 'phar', 'zip', 'glob', 'data', 'compress\\.zlib', 'compress\\.bzip2', 'zlib', 'rar', 'ogg', 'ssh2\\.(?:shell|exec|tunnel|sftp|scp)')}${ch(':')}${SLASH}{2}`,
-  `file${ch(':')}${SLASH}{1,3}${alt(UNIX_ROOTS, `[a-z]${ch(':')}`, 'localhost', '127\\.0\\.0\\.1', '\\[::1\\]')}`,
+  `file${ch(':')}${SLASH}{1,8}${alt(UNIX_ROOTS, `[a-z]${ch(':')}`, 'localhost', '127\\.0\\.0\\.1', '\\[::1\\]')}`,
 );
 
 export const PATH_TRAVERSAL = {

@@ -39,6 +39,32 @@ export function regexProblems(source: string): RegexProblem[] {
   return out;
 }
 
+/**
+ * Groups of more than maxLength characters under a repetition that V8 unrolls into copies: {m,n} with n - m
+ * from 1 to 3, or m of 2 or 3 (? is allowed). Each copy is compiled again with everything after it; one such
+ * {0,3} made an expression take 250 ms to compile, and the detect service compiles on every rules reload.
+ */
+export function unrolledGroups(source: string, maxLength = 60): RegexProblem[] {
+  const out: RegexProblem[] = [];
+  const open: number[] = [];
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') { i++; continue; }
+    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '[') { inClass = true; continue; }
+    if (c === '(') { open.push(i); continue; }
+    if (c !== ')') continue;
+    const start = open.pop() ?? 0;
+    const q = /^\{(\d+)(?:,(\d+))?\}/.exec(source.slice(i + 1));
+    if (!q || i - start <= maxLength) continue;
+    const min = Number(q[1]);
+    const max = Number(q[2] ?? q[1]);
+    if ((max - min >= 1 && max - min <= 3) || (min >= 2 && min <= 3)) out.push({ at: start, what: `a ${i - start + 1}-character group repeated ${q[0]}` });
+  }
+  return out;
+}
+
 /** CPU time of fn in milliseconds (not wall time: the machine may be busy with other work). */
 export function cpuMs(fn: () => void): number {
   const t0 = process.cpuUsage();
