@@ -49,7 +49,7 @@ describe('the rule pack loads', () => {
   });
 
   it('has the rules it is meant to have', () => {
-    expect(rules.length).toBe(37);
+    expect(rules.length).toBe(44);
     expect(new Set(rules.map((r) => r.id)).size).toBe(rules.length);
   });
 });
@@ -132,8 +132,11 @@ describe('attacks through the real parsers', () => {
     ],
     'attack_pam_auth.log': ['PAM authentication brute force from one remote host', 'PAM password spraying from one remote host'],
     'attack_web_access.log': [
-      'Cross-site scripting attempt in a request URL', 'Many HTTP 404 responses to one client', 'Path traversal attempt in a request URL',
-      'SQL injection attempt in a request URL', 'Web vulnerability scanner user agent',
+      'Cross-site scripting attempt in a request URL', 'File inclusion through a PHP stream wrapper or a file URL', 'Many HTTP 404 responses to one client',
+      'OS command injection attempt in a request URL', 'Path traversal attempt in a request URL', 'Possible OS command injection in a request URL',
+      'SQL injection attempt in a request URL', 'SSRF attempt - a URL to a loopback or private address in a request',
+      'SSRF attempt against a cloud metadata service or through a raw-socket URL scheme', 'Server-side template or expression injection in a request URL',
+      'Template injection probe in a request URL', 'Web vulnerability scanner user agent',
     ],
     'attack_windows.xml': [
       'Encoded PowerShell command line', 'Event log cleared from the command line', 'LSASS memory access with a credential-dumping access mask',

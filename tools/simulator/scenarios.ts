@@ -14,6 +14,13 @@ export const RULES = {
   sqlInjection: '8c437b85-57cd-4a50-920a-fe6189848e48',
   xss: 'bcd408ab-3e3a-4cb6-9f86-0d68fbd99c39',
   pathTraversal: '6b26dd89-f1c8-427a-9547-bee8973ddd97',
+  fileInclusion: 'e30001b4-56c9-4c54-baaf-89b72e569646',
+  commandInjection: '6c60ded9-124e-49f1-87de-b7037ceacbe4',
+  possibleCommandInjection: '7a555dfc-436d-4d31-9f1f-1f3dfef1f7c6',
+  ssrfMetadata: '7dce6a5e-72a5-4ebb-ab15-bbc021598963',
+  ssrfInternal: '86a52d32-ed25-459b-aba9-4f72c3f8b873',
+  templateInjection: '42f81fe6-5d8e-401f-ab3e-8f0e8a40b76c',
+  templateProbe: 'cf9ba29f-7aeb-4b0d-abb2-014c83a14a22',
   scannerUserAgent: '74dc8bab-9098-45cf-9a42-ce4298a776fd',
   many404: 'c27c593c-86fb-41d3-8333-0e5e966dafca',
   sshBruteForce: '9234c71c-821b-41a4-af8e-58ccfc7b0183',
@@ -109,6 +116,12 @@ const TRAVERSALS = ['/download?file=../../../../etc/passwd', '/static/..%2f..%2f
   '/index.php?page=....//....//....//etc/passwd', '/view?doc=..%5c..%5c..%5cwindows%5cwin.ini', '/img?path=%2e%2e%2f%2e%2e%2fproc%2fself%2fenviron',
   '/files/..%252f..%252f..%252fetc%252fpasswd', '/page?template=../../../../boot.ini'];
 
+/** One attacker trying the server-side injections in turn against a host-lookup tool, a URL fetcher and a template page. */
+const WEB_EXPLOITS = ['/tools/ping?host=127.0.0.1%3Buname%20-a', '/tools/ping?host=127.0.0.1%20%7C%20id', '/tools/ping?host=%24%28sleep%205%29',
+  '/tools/lookup?domain=example.com%60whoami%60', '/fetch?url=http%3A%2F%2F169.254.169.254%2Flatest%2Fmeta-data%2Fiam%2Fsecurity-credentials%2F',
+  '/fetch?url=http%3A%2F%2F127.0.0.1%3A6379%2F', '/fetch?url=gopher%3A%2F%2F127.0.0.1%3A25%2F_HELO%2520x', '/hello?name=%7B%7B7*7%7D%7D',
+  '/hello?name=%7B%7Bcycler.__init__.__globals__.os.popen(%27id%27).read()%7D%7D', '/index.php?page=php%3A%2F%2Ffilter%2Fconvert.base64-encode%2Fresource%3Dconfig'];
+
 const SCAN_WORDS = ['admin', 'backup', 'config', 'old', 'test', 'tmp', 'wp-admin', 'wp-login.php', 'phpmyadmin', '.git/config', '.env', 'server-status',
   'uploads', 'private', 'db', 'sql', 'logs', 'cgi-bin', 'include', 'install', 'setup.php', 'console', 'actuator/health', 'debug', 'api/swagger.json'];
 
@@ -160,6 +173,11 @@ export const SCENARIOS: Scenario[] = [
     name: 'path-traversal', description: 'directory traversal and file inclusion probes for /etc/passwd, win.ini, /proc/self/environ',
     rules: [RULES.pathTraversal],
     run: (ctx) => ({ records: webCampaign(ctx, TRAVERSALS, ctx.rng.pick(BROWSERS), () => 404) }),
+  },
+  {
+    name: 'web-exploits', description: 'command injection, SSRF to cloud metadata and localhost, template injection and a PHP filter wrapper from one address',
+    rules: [RULES.commandInjection, RULES.possibleCommandInjection, RULES.ssrfMetadata, RULES.ssrfInternal, RULES.templateInjection, RULES.templateProbe, RULES.fileInclusion],
+    run: (ctx) => ({ records: webCampaign(ctx, WEB_EXPLOITS, ctx.rng.pick(BROWSERS), () => ctx.rng.pick([200, 500, 400])) }),
   },
   {
     name: 'scanner', description: 'a Nikto content-discovery run: 60 requests, nearly all answered 404, scanner user agent',
