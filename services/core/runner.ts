@@ -81,11 +81,13 @@ export function decoder<T>(decode: (b: Uint8Array) => T, what: string): (b: Uint
 
 /** Builds the dead letter of a whole message or of one record inside it. */
 export function deadLetterOutput(meta: Pick<MessageMeta, 'stage' | 'stream' | 'subject' | 'seq'>, err: unknown, payload: Uint8Array, recordIndex = -1, sourceId = ''): Output {
+  // A dead letter that the dead-letter stage itself cannot take would come back to it for ever: it is parked.
+  const subject = meta.stream === 'DLQ' ? subjects.parked(meta.stage) : subjects.dlq(meta.stage);
   const dl = DeadLetter.encode({
     stage: meta.stage, stream: meta.stream, subject: meta.subject, sequence: meta.seq, record_index: recordIndex,
     error: errorMessage(err), payload, failed_ms: Date.now(), source_id: sourceId,
   }).finish();
-  return { subject: subjects.dlq(meta.stage), data: dl, key: recordIndex < 0 ? 'dlq' : `dlq.${recordIndex}` };
+  return { subject, data: dl, key: recordIndex < 0 ? 'dlq' : `dlq.${recordIndex}` };
 }
 
 /** The reason a message past the poison rule is dead-lettered with. */
@@ -94,13 +96,16 @@ export function poisonReason(stage: string, times: number): string {
 }
 
 /**
- * Test-only fault hooks, off unless set: a message whose payload holds MINISOC_TEST_CRASH_MARKER makes the
- * stage exit, one holding MINISOC_TEST_STALL_MARKER blocks its event loop (what a runaway parser would do).
+ * Test-only fault hooks, off unless MINISOC_TEST_FAULT_STAGE names a stage: there, a message whose payload
+ * holds MINISOC_TEST_CRASH_MARKER makes the stage exit, and one holding MINISOC_TEST_STALL_MARKER blocks its
+ * event loop (what a runaway parser would do).
  */
+const FAULT_STAGE = process.env.MINISOC_TEST_FAULT_STAGE;
 const CRASH_MARKER = process.env.MINISOC_TEST_CRASH_MARKER ? Buffer.from(process.env.MINISOC_TEST_CRASH_MARKER) : undefined;
 const STALL_MARKER = process.env.MINISOC_TEST_STALL_MARKER ? Buffer.from(process.env.MINISOC_TEST_STALL_MARKER) : undefined;
 
-function testFaults(data: Uint8Array): void {
+function testFaults(stage: string, data: Uint8Array): void {
+  if (!FAULT_STAGE || stage !== FAULT_STAGE) return;
   if (CRASH_MARKER && Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes(CRASH_MARKER)) process.exit(70);
   if (STALL_MARKER && Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes(STALL_MARKER)) for (;;) { /* stall on purpose */ }
 }
@@ -275,7 +280,7 @@ export class StageRunner<T> {
       stageMetrics.poisoned.inc(this.labels);
       return this.deadLetter(m, meta, new Error(poisonReason(this.stage.name, meta.deliveryCount - 1)));
     }
-    testFaults(m.data);
+    testFaults(this.stage.name, m.data);
     let input: T;
     try {
       input = this.stage.decode(m.data);
@@ -339,7 +344,8 @@ export class StageRunner<T> {
     await Promise.all(outputs.map((o) => this.js.publish(o.subject, o.data, { msgID: o.key ? `${base}:${o.key}` : base })));
     let dead = 0;
     const dlq = subjects.dlq(meta.stage);
-    for (const o of outputs) if (o.subject === dlq) dead++;
+    const parked = subjects.parked(meta.stage);
+    for (const o of outputs) if (o.subject === dlq || o.subject === parked) dead++;
     stageMetrics.published.inc(this.labels, outputs.length - dead);
     if (dead) stageMetrics.deadLettered.inc(this.labels, dead);
   }

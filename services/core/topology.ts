@@ -30,11 +30,13 @@ export const subjects = {
   command: (agentId: string) => `cmd.${checkToken('agent id', agentId)}`,
   commandResult: (agentId: string) => `cmdres.${checkToken('agent id', agentId)}`,
   dlq: (stage: string) => `dlq.${checkToken('stage', stage)}`,
+  /** Dead letters that crashed the stage storing dead letters: kept, never consumed, read by operators. */
+  parked: (stage: string) => `parked.${checkToken('stage', stage)}`,
   /** Wildcards, for subscriptions and stream definitions. */
   all: {
     telemetry: 'telemetry.*', ingest: 'ingest.*', normalized: 'events.normalized.*', enriched: 'events.enriched.*',
     alerts: 'alerts.*', heartbeats: 'hb.*', agentStatus: 'agents.status.*', commands: 'cmd.*',
-    commandResults: 'cmdres.*', dlq: 'dlq.*',
+    commandResults: 'cmdres.*', dlq: 'dlq.*', parked: 'parked.*',
   },
 } as const;
 
@@ -51,6 +53,7 @@ export function lastToken(subject: string): string {
 export const STREAMS = {
   TELEMETRY: 'TELEMETRY', INGEST: 'INGEST', NORMALIZED: 'NORMALIZED', ENRICHED: 'ENRICHED', ALERTS: 'ALERTS',
   HEARTBEATS: 'HEARTBEATS', AGENT_STATUS: 'AGENT_STATUS', COMMAND_RESULTS: 'COMMAND_RESULTS', DLQ: 'DLQ',
+  PARKED: 'PARKED',
 } as const;
 export type StreamName = keyof typeof STREAMS;
 
@@ -96,6 +99,12 @@ export function streamConfigs(l: TopologyLimits): Partial<StreamConfig>[] {
       name: 'HEARTBEATS', subjects: [subjects.all.heartbeats], retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old, storage: StorageType.File, max_msgs_per_subject: 1,
       max_age: nanos(l.maxAgeS * 1000), num_replicas: l.replicas,
+    },
+    {
+      // Kept for operators (limits retention, no consumer): see the runner's poison rule on the DLQ stream.
+      name: 'PARKED', subjects: [subjects.all.parked], retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New, storage: StorageType.File, max_bytes: l.maxBytes, max_age: nanos(l.maxAgeS * 1000),
+      duplicate_window: nanos(120_000), num_replicas: l.replicas,
     },
     {
       name: 'AGENT_STATUS', subjects: [subjects.all.agentStatus], retention: RetentionPolicy.Limits,
