@@ -1,14 +1,13 @@
 // A real soc-agent process against the heartbeat monitor and the command service of `soc up`: online,
 // kill -9, offline with an alert, commands queued while it is away, its return, expiry, and the kill-process guard.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { AgentStatus } from '../services/core/proto.js';
 import { freePort } from '../tools/local/postgres.js';
-import { createTestDatabase, runCli, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, runCli, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats, startSocUp } from './harness.js';
 
 const AGENT = 'host-1';
 let nats: TestNats;
@@ -24,12 +23,7 @@ let sleeper: ChildProcess | undefined;
 const transitions: { status: string; previous: string; reason: string }[] = [];
 
 async function startSoc(): Promise<Proc> {
-  const p = runNode('tools/cli/soc.js', ['up'], env);
-  await waitFor('soc up to write runtime.json', () => {
-    if (p.child.exitCode !== null) throw new Error(`soc up exited: ${p.output()}`);
-    return existsSync(join(dataDir, 'runtime.json'));
-  }, 90_000);
-  return p;
+  return (await startSocUp(env)).soc;
 }
 
 function startAgent(): Proc {

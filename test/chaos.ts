@@ -18,7 +18,7 @@ export class Pipeline {
   /** Starts everything and waits until one SQL injection line went through every stage. */
   async start(db: pg.Client): Promise<void> {
     this.front = runNode('tools/cli/soc.js', ['up'], { ...this.env, SOC_SERVICES: 'ingest', INGEST_ALLOW_ANONYMOUS: 'true' });
-    await waitFor('the ingest API', async () => (await fetch(`http://127.0.0.1:${this.env.HTTP_PORT}/healthz`)).ok, 90_000);
+    await waitFor('the ingest API', async () => (await fetch(`http://127.0.0.1:${this.env.HTTP_PORT}/healthz`)).ok, 240_000);
     for (const s of STAGES) this.startStage(s);
     await post(this.env.HTTP_PORT!, 'probe', 0, 1);
     await waitFor('a probe event through every stage', async () => (await matchCount(db, 'probe')) === 1, 90_000, 200)

@@ -36,7 +36,7 @@ beforeAll(async () => {
     INGEST_ALLOW_ANONYMOUS: 'true', STAGE_ACK_WAIT_MS: '5000',
   };
   procs.push(runNode('tools/cli/soc.js', ['up'], { ...env, SOC_SERVICES: 'ingest,normalize,enrich,store' }));
-  await waitFor('the ingest API', async () => (await fetch(`http://127.0.0.1:${env.HTTP_PORT}/healthz`)).ok, 90_000);
+  await waitFor('the ingest API', async () => (await fetch(`http://127.0.0.1:${env.HTTP_PORT}/healthz`)).ok, 240_000);
   for (let i = 0; i < 3; i++) procs.push(runNode('services/detect/main.js', [], { ...env, DETECT_SHARD: `${i}/3` }));
   db = new pg.Client({ connectionString: database.url });
   await db.connect();

@@ -25,7 +25,7 @@ beforeAll(async () => {
     NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), RULES_DIR: rulesDir, INGEST_ALLOW_ANONYMOUS: 'true',
   });
   ingest = `http://127.0.0.1:${port}/api/ingest`;
-  await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000);
+  await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 240_000);
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
 });

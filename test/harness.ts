@@ -1,6 +1,6 @@
 // The test harness: a real nats-server and a real Postgres database per test file, cleaned up after.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,4 +145,26 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   const code = await p.exited;
   clearTimeout(timer);
   return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+/** What a running `soc up` writes to DATA_DIR/runtime.json. */
+export interface SocRuntime { pid: number; httpUrl: string; natsUrl: string; databaseUrl: string; natsCreds?: string; natsTlsCa?: string }
+
+/**
+ * Starts `soc up` (with `args`, e.g. --demo) on env.DATA_DIR and waits until every service is ready (it
+ * writes runtime.json), failing at once with its output if it exits. Start-up waits are generous: a busy
+ * machine starts seven service processes slowly.
+ */
+export async function startSocUp(env: Record<string, string | undefined>, args: string[] = [], timeoutMs = 240_000): Promise<{ soc: Proc; runtime: SocRuntime }> {
+  if (!env.DATA_DIR) throw new Error('startSocUp needs env.DATA_DIR');
+  const soc = runNode('tools/cli/soc.js', ['up', ...args], env);
+  const file = join(env.DATA_DIR, 'runtime.json');
+  const runtime = await waitFor('soc up to write runtime.json', () => {
+    if (soc.child.exitCode !== null) throw new Error(`soc up exited (${soc.child.exitCode}): ${soc.output()}`);
+    return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as SocRuntime);
+  }, timeoutMs, 250).catch((err: Error) => {
+    soc.child.kill('SIGKILL');
+    throw new Error(`${err.message}\n${soc.output().slice(-4000)}`);
+  });
+  return { soc, runtime };
 }

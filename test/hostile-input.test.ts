@@ -1,5 +1,6 @@
 // Hostile records end to end through `soc up` on a real nats-server and PostgreSQL: prototype keys over HTTP and from an agent, oversized records, quadratic-shaped bodies.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -7,7 +8,8 @@ import pg from 'pg';
 import { EventBatch, TelemetryBatch } from '../services/core/proto.js';
 import { subjects } from '../services/core/topology.js';
 import { freePort } from '../tools/local/postgres.js';
-import { createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats } from './harness.js';
+import { hostileBodies } from './fuzz/hostile-bodies.js';
+import { ROOT, createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats } from './harness.js';
 
 let nats: TestNats;
 let database: TestDatabase;
@@ -28,7 +30,7 @@ beforeAll(async () => {
   await waitFor('the ingest API', async () => {
     if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);
     return (await fetch(`${http}/healthz`).catch(() => undefined))?.ok;
-  }, 90_000);
+  }, 240_000);
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
   nc = await connect({ servers: nats.url });
@@ -122,4 +124,70 @@ describe('hostile input through the whole pipeline', () => {
     expect(deep.status).toBe(400);
     expect(((await deep.json()) as { message: string }).message).toMatch(/^line 1: JSON nests deeper than 32 levels/);
   });
+
+  it('takes hostile bodies of every format while an ordinary stream flows: each answered or dead-lettered, every ordinary event stored once, /healthz answering', async () => {
+    const health: { ms: number; status: number }[] = [];
+    let running = true;
+    const prober = (async () => {
+      while (running) {
+        const t0 = performance.now();
+        const res = await fetch(`${http}/healthz`, { signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+        health.push({ ms: performance.now() - t0, status: res?.status ?? 0 });
+        await res?.arrayBuffer();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    // The ordinary stream: numbered NDJSON records in small requests, retried on 503 with the same key.
+    let sent = 0;
+    const ordinary = (async () => {
+      while (running || sent < 2000) {
+        const from = sent;
+        const body = Array.from({ length: 50 }, (_, i) => JSON.stringify({ message: `ordinary ${from + i}`, n: from + i })).join('\n');
+        for (;;) {
+          const res = await fetch(`${http}/api/ingest?source=ordinary`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': `o-${from}` }, body });
+          if (res.status === 202) break;
+          expect(res.status).toBe(503);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        sent += 50;
+        if (sent >= 2000 && !running) break;
+      }
+    })();
+    // 1 MiB of each hostile shape: a 4xx with a reason, or accepted with its bad records dead-lettered.
+    const answers: { name: string; status: number; message?: string }[] = [];
+    let accepted = 0;
+    for (const shape of hostileBodies(1024 * 1024)) {
+      const res = await fetch(`${http}/api/ingest?source=hostile&format=${shape.format}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: shape.body() });
+      const body = await res.json() as { message?: string; accepted?: number };
+      answers.push({ name: shape.name, status: res.status, message: body.message });
+      if (res.status === 202) accepted += body.accepted!;
+      if (res.status !== 202) {
+        expect([400, 413], shape.name).toContain(res.status);
+        expect(body.message, shape.name).toBeTruthy();
+      }
+    }
+    running = false;
+    await ordinary;
+    await prober;
+    await waitFor('every ordinary event stored', async () => {
+      const r = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE source_id = 'ordinary'`);
+      return r[0]!.n >= sent;
+    }, 240_000, 500);
+    const counts = await rows<{ n: number; d: number }>(`SELECT count(*)::int AS n, count(DISTINCT doc->>'message')::int AS d FROM events WHERE source_id = 'ordinary'`);
+    expect(counts[0]).toEqual({ n: sent, d: sent });
+    // Every record of an accepted hostile body was stored or dead-lettered with its reason: none left behind.
+    const settled = async () => {
+      const [e] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE source_id = 'hostile'`);
+      const [d] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM dead_letters WHERE source_id = 'hostile' AND record_index >= 0 AND error <> ''`);
+      return e!.n + d!.n;
+    };
+    await waitFor(`the ${accepted} accepted hostile records stored or dead-lettered`, async () => (await settled()) >= accepted, 240_000, 500);
+    expect(await settled()).toBe(accepted);
+    expect(health.every((h) => h.status === 200)).toBe(true);
+    const ok = health.map((h) => h.ms).sort((a, b) => a - b);
+    mkdirSync(join(ROOT, 'test-output'), { recursive: true });
+    writeFileSync(join(ROOT, 'test-output', 'hostile-healthz.json'), `${JSON.stringify({
+      probes: ok.length, p50Ms: ok[Math.floor(ok.length / 2)], p99Ms: ok[Math.floor(ok.length * 0.99)], maxMs: ok[ok.length - 1], answers,
+    }, null, 2)}\n`);
+  }, 900_000);
 });

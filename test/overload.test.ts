@@ -22,7 +22,7 @@ beforeAll(async () => {
     NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: port, SOC_SERVICES: 'ingest',
     STREAM_MAX_BYTES: String(MAX_BYTES), INGEST_ALLOW_ANONYMOUS: 'true',
   });
-  await waitFor('the ingest API', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 90_000);
+  await waitFor('the ingest API', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 240_000);
 });
 
 afterAll(async () => {

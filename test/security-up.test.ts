@@ -1,37 +1,31 @@
 // `soc up --demo` secure by default, as a user starts it: its own nats-server with JWT auth, ingest behind source tokens,
 // and the CLI path an operator follows: soc sources add, soc agents enroll, soc-agent enroll + run, soc agents revoke.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../tools/local/postgres.js';
-import { runCli, runNode, tempDir, waitFor, type Proc } from './harness.js';
+import { runCli, runNode, tempDir, waitFor, type Proc, startSocUp, type SocRuntime } from './harness.js';
 
-interface Runtime { httpUrl: string; natsUrl: string; databaseUrl: string; natsCreds: string }
 
 let dataDir: string;
 let agentDir: string;
 let soc: Proc;
 let agent: Proc | undefined;
-let rt: Runtime;
+let rt: SocRuntime;
 let db: pg.Client;
 const cli = (args: string[]) => runCli(args, { DATA_DIR: dataDir, NATS_URL: undefined, DATABASE_URL: undefined, NATS_CREDS: undefined });
 
 beforeAll(async () => {
   dataDir = tempDir('minisoc-sec-up-');
   agentDir = tempDir('minisoc-sec-up-agent-');
-  soc = runNode('tools/cli/soc.js', ['up', '--demo'], {
+  ({ soc, runtime: rt } = await startSocUp({
     DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, NATS_CREDS: undefined, INGEST_ALLOW_ANONYMOUS: undefined,
-  });
-  rt = await waitFor('soc up to write runtime.json', () => {
-    if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);
-    const file = join(dataDir, 'runtime.json');
-    return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as Runtime);
-  }, 120_000);
+  }, ['--demo']));
   db = new pg.Client({ connectionString: rt.databaseUrl });
   await db.connect();
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await agent?.kill('SIGTERM');
@@ -92,5 +86,5 @@ describe('soc up, secure by default', () => {
     const audit = await db.query("SELECT actor FROM audit_log WHERE action = 'agent.revoke' AND target = 'up-1'");
     expect(audit.rows).toHaveLength(1);
     expect((await cli(['agents', 'revoke', 'up-1'])).code).toBe(2);
-  }, 180_000);
+  }, 300_000);
 });

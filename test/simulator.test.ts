@@ -1,7 +1,6 @@
 // Every simulator scenario through the real pipeline (`soc up` on this file's own nats-server and database):
 // background traffic alone raises no high or critical alert, then each scenario raises the alerts it names.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -11,7 +10,7 @@ import { freePort } from '../tools/local/postgres.js';
 import { SCENARIOS, startSimulation, type Simulation } from '../tools/simulator/index.js';
 import { writeDemoIntelFeeds } from '../tools/simulator/demo.js';
 import { RULES } from '../tools/simulator/scenarios.js';
-import { createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats, startSocUp, type SocRuntime } from './harness.js';
 
 let nats: TestNats;
 let database: TestDatabase;
@@ -26,15 +25,11 @@ let sim: Simulation | undefined;
 beforeAll(async () => {
   [nats, database] = await Promise.all([startTestNats(), createTestDatabase()]);
   dataDir = tempDir('minisoc-sim-');
-  soc = runNode('tools/cli/soc.js', ['up'], {
+  let runtime: SocRuntime;
+  ({ soc, runtime } = await startSocUp({
     DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: nats.url, DATABASE_URL: database.url,
     STAGE_MAX_BACKOFF_MS: '2000', INTEL_FEEDS_FILE: writeDemoIntelFeeds(dataDir), INGEST_ALLOW_ANONYMOUS: 'true',
-  });
-  const runtime = await waitFor('soc up to write runtime.json', () => {
-    if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);
-    const file = join(dataDir, 'runtime.json');
-    return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { httpUrl: string });
-  }, 90_000);
+  }));
   http = runtime.httpUrl;
   nc = await connectNats({ url: nats.url, name: 'simulator-test' });
   jsm = await jetstreamManager(nc);

@@ -19,7 +19,7 @@ beforeAll(async () => {
   const port = await freePort();
   env = { NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), STAGE_MAX_BACKOFF_MS: '1000', STAGE_ACK_WAIT_MS: '5000', INGEST_ALLOW_ANONYMOUS: 'true' };
   front = runNode('tools/cli/soc.js', ['up'], { ...env, SOC_SERVICES: 'ingest,normalize,enrich' });
-  await waitFor('the ingest API', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 60_000);
+  await waitFor('the ingest API', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 240_000);
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../services/auth/users.js';
 import { createDb } from '../../services/core/db/index.js';
 import { freePort } from '../../tools/local/postgres.js';
-import { ROOT, runNode, tempDir, waitFor, type Proc } from '../harness.js';
+import { ROOT, runNode, tempDir, waitFor, type Proc, startSocUp, type SocRuntime } from '../harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
@@ -21,7 +21,7 @@ let http: string;
 let browser: Browser;
 let page: Page;
 let password: string;
-let runtime: { httpUrl: string; natsUrl: string; databaseUrl: string; natsCreds: string };
+let runtime: SocRuntime;
 const measured: Record<string, unknown> = {};
 
 beforeAll(async () => {
@@ -31,12 +31,7 @@ beforeAll(async () => {
   dataDir = tempDir('minisoc-browser-');
   agentDir = tempDir('minisoc-browser-agent-');
   const env = { DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, STAGE_MAX_BACKOFF_MS: '2000', INGEST_ALLOW_ANONYMOUS: 'true' };
-  soc = runNode('tools/cli/soc.js', ['up'], env);
-  runtime = await waitFor('soc up to write runtime.json', () => {
-    if (soc.child.exitCode !== null) throw new Error(`soc up exited: ${soc.output()}`);
-    const file = join(dataDir, 'runtime.json');
-    return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as typeof runtime);
-  }, 120_000);
+  ({ soc, runtime } = await startSocUp(env));
   http = runtime.httpUrl;
   password = await waitFor('the first admin password', () => {
     const file = join(dataDir, 'admin-password');

@@ -99,6 +99,17 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
     removeRuntime(dataDir);
     lock.release();
   };
+  // From the start: a stop asked for while starting stops what has started so far.
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await stopAll();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
   const bounded = async (work: Promise<unknown> | undefined, what: string) => {
     if (!work) return;
     let timer: NodeJS.Timeout | undefined;
@@ -163,6 +174,7 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
     demo = opts.demo ? startDemo({ httpUrl, nc, log: log.child({ service: 'demo' }), tokens: await demoSourceTokens(db) }) : undefined;
     if (demo) process.stdout.write(`Demo: simulated traffic (200 events/s) with an attack every 4 s. Dashboard: ${httpUrl}/\n`);
   } catch (err) {
+    if (stopping) return;
     // Nothing started may outlive a failed start: a nats-server or Postgres left behind holds ports and files.
     log.error({ err: (err as Error).message }, 'start failed, stopping what was started');
     await stopAll();
@@ -170,16 +182,6 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
     throw err;
   }
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await stopAll();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 /** The environment every service process gets: the caller's, with the addresses and secrets soc up settled. */
