@@ -95,6 +95,8 @@ export const Stats = Type.Object({
 
 export const RuleItem = Type.Object({
   id: Str, title: Str, level: Str, kind: Str, techniques: Type.Array(Str), hits: Type.Integer(), file: Str, error: Type.Optional(Str),
+  status: Type.Optional(Str), author: Type.Optional(Str), logsource: Type.Optional(Str),
+  excluded: Type.Optional(Type.String({ description: 'why the rules policy leaves the rule out' })),
 });
 
 export const DeadLetter = Type.Object({

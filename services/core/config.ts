@@ -49,8 +49,10 @@ const schema = z.object({
   SYSLOG_UDP_PORT: port.default(0),
   SYSLOG_TCP_PORT: port.default(0),
   SYSLOG_SOURCE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('syslog'),
-  /** Directories of Sigma rules (comma separated), reloaded when a file changes. */
-  RULES_DIR: z.string().default('./rules'),
+  /** Directories of Sigma rules (comma separated), reloaded when a file changes: MiniSOC's own pack and the SigmaHQ pack. */
+  RULES_DIR: z.string().default('./rules,./rules-sigmahq'),
+  /** The rules policy (YAML or JSON: statuses, folders, enable, disable, levels, placeholders); default DATA_DIR/rules-policy.yml, built-in defaults when missing. */
+  RULES_POLICY: z.string().optional(),
   /** This detect instance evaluates shard i of N of the rules ("i/N"). */
   DETECT_SHARD: z.string().default('0/1'),
   /** How many detect shards run: every service needs the same value, as it decides the durables on ENRICHED. */

@@ -8,3 +8,4 @@ export { buildAlert, alertScore, alertId, dedupKey } from './alert.js';
 export { eventLogsource } from './sigma/logsource.js';
 export { RuleDirectory } from './rules-dir.js';
 export { techniquesFromTags } from './mitre/index.js';
+export { applyPolicy, readPolicy, parsePolicy, policyFile, ruleDirs, ruleFolder, exclusionReason, DEFAULT_POLICY, type RulePolicy, type Excluded } from './policy.js';

@@ -27,8 +27,8 @@ export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Conf
 
     app.get('/api/rules', {
       preHandler: viewer,
-      schema: { tags: ['operations'], summary: 'The rules of RULES_DIR with their hit counts, and load errors', response: { 200: Type.Object({ items: Type.Array(RuleItem) }), ...authErrors } },
-    }, async () => listRules(db(), deps.config.RULES_DIR));
+      schema: { tags: ['operations'], summary: 'The rules of RULES_DIR with their hit counts, the rules the policy leaves out (with the reason), and load errors', response: { 200: Type.Object({ items: Type.Array(RuleItem) }), ...authErrors } },
+    }, async () => listRules(db(), deps.config));
 
     app.get('/api/dlq', {
       preHandler: viewer,

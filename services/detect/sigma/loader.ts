@@ -220,6 +220,11 @@ function buildRule(
     id: id.toLowerCase(), title: title.trim(), name, level, tags, falsepositives,
     description: typeof o.description === 'string' ? o.description.trim() : undefined,
     status: o.status === undefined || o.status === null ? undefined : String(o.status),
+    // DRL 1.1: whoever raises alerts from a rule shows its author; references help the analyst.
+    author: typeof o.author === 'string' ? o.author.trim() : undefined,
+    references: Array.isArray(o.references) ? o.references.filter((x): x is string => typeof x === 'string') : [],
+    date: o.date === undefined || o.date === null ? undefined : String(o.date instanceof Date ? o.date.toISOString().slice(0, 10) : o.date),
+    modified: o.modified === undefined || o.modified === null ? undefined : String(o.modified instanceof Date ? o.modified.toISOString().slice(0, 10) : o.modified),
     source: { file, line: start + 1 },
     tests: parseTests(o.tests, at, lineOf),
   };

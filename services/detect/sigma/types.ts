@@ -83,6 +83,11 @@ interface RuleBase {
   name?: string;
   description?: string;
   status?: string;
+  author?: string;
+  references: string[];
+  /** Written and last modified (YYYY-MM-DD as in the rule). */
+  date?: string;
+  modified?: string;
   level: Level;
   tags: string[];
   falsepositives: string[];
