@@ -101,6 +101,11 @@ export interface DetectionRule extends RuleBase {
   taxonomy: string;
   searches: Map<string, Search>;
   condition: ConditionNode;
+  /**
+   * A Sigma filter (a `filter:` document): the rules (ids or names) whose matches it suppresses when its own
+   * logsource and condition hold. A filter raises no alert of its own.
+   */
+  filter?: string[];
 }
 
 export const CORRELATION_TYPES = ['event_count', 'value_count', 'temporal', 'temporal_ordered', 'value_sum', 'value_avg'] as const;
