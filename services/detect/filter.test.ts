@@ -51,7 +51,7 @@ describe('Sigma filters', () => {
       ev('powershell.exe -ExecutionPolicy Bypass -File C:\\Scripts\\inventory.ps1', 'C:\\Windows\\explorer.exe'),
       ev('powershell.exe -ExecutionPolicy Bypass -File C:\\Users\\Public\\run.ps1'),
     ]));
-    expect(alerts.map((a) => a.event_ids[0])).toEqual(['event-1', 'event-2']);
+    expect(alerts.map((a) => a.event_ids?.[0])).toEqual(['event-1', 'event-2']);
     expect(d.stats().filtered).toBe(1);
   });
 
