@@ -27,7 +27,7 @@ export interface Command {
   exitCode: number | null; output: string | null; error: string | null;
 }
 
-export interface Rule { id: string; title: string; level: string; techniques: string[]; hits: number; file: string; error?: string }
+export interface Rule { id: string; title: string; level: string; techniques: string[]; hits: number; file: string; error?: string; status?: string; author?: string; logsource?: string; excluded?: string }
 
 export interface NetNode { id: string; kind: 'host' | 'ip'; label: string; geo?: { country?: string; city?: string }; alerts: number; malicious: boolean }
 export interface NetEdge { source: string; target: string; connections: number; bytes: number }
