@@ -37,6 +37,8 @@ const schema = z.object({
   /** Port for /metrics of a service running alone without the HTTP API (0 = off). */
   METRICS_PORT: port.default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Longest time a client may take to send a whole request (headers and body): a slow sender holds a connection no longer. */
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   /** Largest accepted POST /api/ingest body. */
   INGEST_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
   /** Accept POST /api/ingest without a source token (development only): requests are then filed under ?source= as given. */
@@ -48,6 +50,8 @@ const schema = z.object({
   /** Syslog listener ports (0 = off); messages are filed under SYSLOG_SOURCE. */
   SYSLOG_UDP_PORT: port.default(0),
   SYSLOG_TCP_PORT: port.default(0),
+  /** Longest syslog message kept whole; longer ones are cut there and counted (minisoc_syslog_truncated_total). */
+  SYSLOG_MAX_MESSAGE_BYTES: positiveInt.max(1024 * 1024).default(64 * 1024),
   SYSLOG_SOURCE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('syslog'),
   /** Directories of Sigma rules (comma separated), reloaded when a file changes. */
   RULES_DIR: z.string().default('./rules'),

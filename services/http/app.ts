@@ -43,13 +43,25 @@ const STATUS_NAMES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
 };
 
+/**
+ * Node's own server options: a request (headers and body) trickled in slower than HTTP_REQUEST_TIMEOUT_MS
+ * (slowloris) is answered 408 and its connection closed. Node takes them only at construction and checks
+ * deadlines every connectionsCheckingInterval (30 s unless set), hence both here.
+ */
+function serverOptions(config: HttpDeps['config']) {
+  const timeouts = { requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(1000, config.HTTP_REQUEST_TIMEOUT_MS) };
+  const tls = httpsOptions(config);
+  return tls.https ? { https: { ...tls.https, ...timeouts } } : { http: timeouts };
+}
+
 export async function buildApp(deps: HttpDeps, o: AppOptions = {}): Promise<FastifyInstance> {
   const on = new Set<HttpPluginName>(o.plugins ?? HTTP_PLUGINS);
   const app = Fastify({
     // Requests are counted in /metrics; the log keeps warnings and errors unless debugging.
     loggerInstance: deps.log.child({ component: 'http' }, { level: deps.log.isLevelEnabled('debug') ? deps.log.level : 'warn' }) as FastifyBaseLogger,
     bodyLimit: deps.config.INGEST_MAX_BODY_BYTES,
-    ...httpsOptions(deps.config),
+    requestTimeout: deps.config.HTTP_REQUEST_TIMEOUT_MS,
+    ...serverOptions(deps.config),
   });
   app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
