@@ -124,7 +124,7 @@ describe('deploy/compose.yaml', () => {
       expect(svcs[name]?.command, name).toEqual([name]);
       expect(svcs[name]!.image).toBe('minisoc:latest');
       expect(Object.keys(svcs[name]!.depends_on).sort()).toEqual(['nats-1', 'nats-2', 'nats-3', 'postgres']);
-      expect(svcs[name]!.healthcheck.test.join(' ')).toMatch(/\/healthz/);
+      expect(svcs[name]!.healthcheck.test.join(' ')).toMatch(/\/readyz/);
     }
     expect(svcs.http!.build).toEqual({ context: '..', dockerfile: 'deploy/Dockerfile' });
     for (const n of ['nats-1', 'nats-2', 'nats-3']) {
@@ -195,7 +195,7 @@ describe('deploy/k8s', () => {
         for (const o of objs) await validateK8s(o).catch((err: Error) => { throw new Error(`${o.kind}/${o.metadata.name}: ${err.message}`); });
       });
 
-      it('runs each service with probes on the port it serves /healthz on, resources, and config it reads', () => {
+      it('runs each service with liveness on /livez and readiness on /readyz of the port it serves them on, resources, and config it reads', () => {
         const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'minisoc-config')!;
         const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === 'minisoc-secrets')!;
         expect(Object.keys(cm.data).filter((k) => !CONFIG_KEYS.has(k))).toEqual([]);
@@ -207,7 +207,8 @@ describe('deploy/k8s', () => {
           expect(Object.keys(env).filter((k) => !CONFIG_KEYS.has(k)), o.metadata.name).toEqual([]);
           const port = Number(c.args[0] === 'http' ? env.HTTP_PORT : cm.data.METRICS_PORT);
           expect(port, o.metadata.name).toBeGreaterThan(0);
-          for (const probe of [c.livenessProbe, c.readinessProbe]) expect(probe.httpGet, o.metadata.name).toEqual({ path: '/healthz', port });
+          expect(c.livenessProbe.httpGet, o.metadata.name).toEqual({ path: '/livez', port });
+          expect(c.readinessProbe.httpGet, o.metadata.name).toEqual({ path: '/readyz', port });
           expect(c.ports.map((p: Obj) => p.containerPort)).toContain(port);
           expect(c.resources.requests.cpu && c.resources.limits.memory, o.metadata.name).toBeTruthy();
           expect(c.envFrom.map((e: Obj) => e.configMapRef?.name ?? e.secretRef?.name).sort()).toEqual(['minisoc-config', 'minisoc-secrets']);

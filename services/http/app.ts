@@ -16,7 +16,7 @@ import { enrollPlugin } from '../enroll/routes.js';
 import { gatewayPlugin, type GatewayDeps } from '../gateway/index.js';
 import { ingestPlugin, type IngestDeps } from '../ingest/routes.js';
 import { webPlugin } from '../web/index.js';
-import { Health } from './health.js';
+import { Health } from '../core/health.js';
 
 export interface HttpDeps {
   nc: NatsConnection;
