@@ -322,6 +322,8 @@ describe('stats, rules and dead letters', () => {
     expect(s.dlq).toEqual({ count: 2 });
     expect(s.agents).toEqual({ online: 1, degraded: 0, offline: 1 });
     expect(s.sources).toEqual([]);
+    // Not under soc up here: no service processes to report.
+    expect(s.services).toBeNull();
   });
 
   it('lists the rule pack with hit counts', async () => {

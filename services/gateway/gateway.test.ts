@@ -110,9 +110,10 @@ describe('gateway /ws', () => {
     await waitFor('all 2,000 events counted', () => totals(all.msgs) >= 2000, 30_000);
     await waitFor('the 500 events of web-1 counted', () => totals(web1.msgs) >= 500, 30_000);
     await waitFor('the 200 needles counted', () => totals(needle.msgs) >= 200, 30_000);
-    // A few more flushes must not add anything.
-    await new Promise((r) => setTimeout(r, 500));
-    expect(totals(all.msgs)).toBe(2000);
+    // A marker batch published after them arrives after them: nothing more came for the 2,000 meanwhile.
+    publishBatch('web', [event(n + 1, 'web-9', 'marker')]);
+    await waitFor('the marker counted', () => totals(all.msgs) >= 2001, 30_000);
+    expect(totals(all.msgs)).toBe(2001);
     expect(totals(web1.msgs)).toBe(500);
     expect(totals(needle.msgs)).toBe(200);
 
@@ -133,9 +134,12 @@ describe('gateway /ws', () => {
     const c = await client();
     c.ws.send(JSON.stringify({ type: 'pause' }));
     expect(await c.next('paused')).toEqual({ type: 'paused', paused: true });
+    // A client that is not paused witnesses that the gateway sent those events to whoever listened.
+    const witness = await client();
     publishBatch('web', [event(1, 'web-0'), event(2, 'web-0')]);
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor('the witness to count both events', () => totals(witness.msgs) === 2, 30_000);
     expect(totals(c.msgs)).toBe(0);
+    witness.ws.close();
     const at = c.msgs.length;
     c.ws.send(JSON.stringify({ type: 'resume' }));
     await c.next('paused', at);

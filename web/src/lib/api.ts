@@ -36,6 +36,8 @@ export interface Stats {
   stages: { stream: string; consumer: string; pending: number; ackPending: number }[];
   sources: { sourceId: string; lastEventAt: string | null; eventsPerSecond: number }[];
   dlq: { count: number }; agents: { online: number; degraded: number; offline: number }; eventsPerSecond: number;
+  /** Under soc up, each service process; null when the services run apart. */
+  services: { name: string; state: string; since: string; restarts: number; lastExit: string | null }[] | null;
 }
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
