@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/harness.js';
-import { csvFields, FeedManager, parseFeedDefinitions, parseFeedText, type FeedDefinition } from './feeds.js';
+import { csvFields, parseFeedDefinitions, parseFeedText, type FeedDefinition } from './feed-lists.js';
+import { FeedManager } from './feeds.js';
 import type { IntelIndex } from './intel.js';
 import { parseIp, scopeOf } from './ip.js';
 
