@@ -168,3 +168,18 @@ export async function startSocUp(env: Record<string, string | undefined>, args: 
   });
   return { soc, runtime };
 }
+
+/** The session token of a sign-in answer: the soc_session cookie's value (the body carries none). */
+export function sessionFrom(setCookie: string | string[] | null | undefined): string {
+  const all = Array.isArray(setCookie) ? setCookie.join(', ') : String(setCookie ?? '');
+  const m = /(?:^|[\s,])soc_session=([\w-]+)/.exec(all);
+  if (!m) throw new Error(`no soc_session cookie in ${JSON.stringify(all)}`);
+  return m[1]!;
+}
+
+/** Signs in through an app's inject() as the dashboard does (with the CSRF header) and answers the session token. */
+export async function injectLogin(app: { inject(o: object): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }> }, name: string, password: string): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/api/login', headers: { 'x-minisoc-request': '1' }, payload: { name, password } });
+  if (res.statusCode !== 200) throw new Error(`sign-in as ${name}: ${res.statusCode} ${res.body}`);
+  return sessionFrom(res.headers['set-cookie'] as string | string[]);
+}

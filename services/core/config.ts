@@ -34,6 +34,12 @@ const schema = z.object({
   /** Address and port of the HTTP API (ingest, /metrics, /healthz). */
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: port.default(8080),
+  /** Failed sign-ins one account, and one address, may make in LOGIN_LOCKOUT_MS before it is locked for LOGIN_LOCKOUT_MS. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt.default(20),
+  LOGIN_LOCKOUT_MS: positiveInt.default(15 * 60_000),
+  /** Bearer token that may read /metrics on the HTTP port (Prometheus); without it, only an admin's session may. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Port for /metrics of a service running alone without the HTTP API (0 = off). */
   METRICS_PORT: port.default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -53,8 +53,9 @@ export function enrollPlugin(deps: EnrollDeps) {
     await app.register(rateLimit, { global: false });
 
     app.post<{ Body: { token: string; agentId: string; publicKey: string } }>('/api/enroll', {
+      // Agents call it with the one-time token in the body and no session: nothing ambient for a forged request to ride on.
+      config: { csrf: false, rateLimit: { max: deps.config.ENROLL_RATE_LIMIT_PER_MIN, timeWindow: 60_000 } },
       bodyLimit: 4096,
-      config: { rateLimit: { max: deps.config.ENROLL_RATE_LIMIT_PER_MIN, timeWindow: 60_000 } },
       schema: {
         tags: ['agents'], summary: 'Enroll an agent: a one-time token and the agent\'s public nkey for a NATS user JWT (no sign-in; the token is the secret)',
         body: EnrollBody,
