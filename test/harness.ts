@@ -119,10 +119,11 @@ export interface Proc {
 }
 
 /** Runs a compiled entry point of this repository (dist/...) as a child process. */
-export function runNode(script: string, args: string[], env: Record<string, string | undefined>, nodeArgs: string[] = []): Proc {
+export function runNode(script: string, args: string[], env: Record<string, string | undefined>, nodeArgs: string[] = [], input?: string): Proc {
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', script), ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (input !== undefined) child.stdin!.end(input);
   let out = '';
   let stdout = '';
   let stderr = '';
@@ -139,8 +140,8 @@ export function runNode(script: string, args: string[], env: Record<string, stri
 }
 
 /** Runs a compiled CLI command to completion (killed after `timeoutMs`) and returns its exit code and output. */
-export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const p = runNode('tools/cli/soc.js', args, env);
+export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000, input?: string): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const p = runNode('tools/cli/soc.js', args, env, [], input);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const code = await p.exited;
   clearTimeout(timer);

@@ -2,6 +2,7 @@
 // the password policy, user lifecycle, the audit API, security headers and /metrics (issue 18), on real Postgres and NATS.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMON_PASSWORDS } from '../services/auth/common-passwords.js';
 import { createUser, passwordProblem } from '../services/auth/users.js';
@@ -216,6 +217,29 @@ describe('GET /api/audit', () => {
     const next = await get(`?action=login.*&since=1h&limit=3&cursor=${logins.nextCursor}`);
     expect(next.items[0]!.at <= logins.items[2]!.at).toBe(true);
     expect((await get(`?since=${new Date(Date.now() + 3600_000).toISOString()}`)).items).toHaveLength(0);
+  });
+});
+
+describe('analysts\' reads', () => {
+  it('run on their own pool with a statement timeout: a stuck search answers 503 while sign-in and writes go on', async () => {
+    const a = await makeApp({ ANALYST_QUERY_TIMEOUT_MS: '500' });
+    const admin = { authorization: `Bearer ${await injectLogin(a, 'root', 'admin-password-long')}` };
+    // Another session holds the alerts table, as a long query would hold the time of the pool.
+    const blocker = new pg.Client({ connectionString: tdb.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE alerts IN ACCESS EXCLUSIVE MODE');
+      const slow = await a.inject({ method: 'GET', url: '/api/incidents', headers: admin });
+      expect(slow.statusCode, slow.body).toBe(503);
+      expect(slow.json().message).toMatch(/ANALYST_QUERY_TIMEOUT_MS/);
+      expect((await a.inject({ method: 'GET', url: '/api/me', headers: admin })).statusCode).toBe(200);
+      expect((await a.inject({ method: 'POST', url: '/api/dlq/retry', headers: admin })).statusCode).toBe(200);
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    expect((await a.inject({ method: 'GET', url: '/api/incidents', headers: admin })).statusCode).toBe(200);
   });
 });
 

@@ -3,13 +3,14 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { fmtCreds } from '@nats-io/jwt';
+import { decode, fmtCreds } from '@nats-io/jwt';
 import { createUser, type KeyPair } from '@nats-io/nkeys';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { agentInboxPrefix, ensureTopology } from '../services/core/topology.js';
 import { EnrollError, createEnrollmentToken, enroll, revokeAgent } from '../services/enroll/enroll.js';
+import { addSource } from '../services/ingest/sources.js';
 import { ensureNatsAuth, pushAccountJwt, type NatsAuth } from '../services/core/nats-accounts.js';
 import { startNatsServer, type LocalNats } from '../tools/local/nats-server.js';
 import { createTestDatabase, tempDir, waitFor, type TestDatabase } from './harness.js';
@@ -138,6 +139,57 @@ describe('enrollment tokens', () => {
   it('refuses a key that is not a NATS user key', async () => {
     const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
     await expect(enroll(db, auth, { token, agentId: 'bad-key', publicKey: 'A'.repeat(56) })).rejects.toMatchObject({ statusCode: 400 });
+  });
+});
+
+describe('agent credentials: expiry, limits and names', () => {
+  const limited = { ttlS: 3600, maxPayloadBytes: 4096, maxSubs: 16, maxDataBytes: -1 };
+  async function enrolledWith(agentId: string, limits: typeof limited): Promise<{ jwt: string; creds: Uint8Array }> {
+    const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
+    const kp = createUser();
+    const { jwt } = await enroll(db, auth, { token, agentId, publicKey: kp.getPublicKey() }, limits);
+    return { jwt, creds: fmtCreds(jwt, kp) };
+  }
+
+  it('expire after 30 days by default and carry payload and subscription limits', async () => {
+    const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
+    const { jwt } = await enroll(db, auth, { token, agentId: 'lim-1', publicKey: createUser().getPublicKey() });
+    const claims = decode<{ payload: number; subs: number }>(jwt);
+    expect(claims.exp! - claims.iat).toBe(30 * 86400);
+    expect(claims.nats).toMatchObject({ payload: 2 * 1024 * 1024, subs: 16 });
+  });
+
+  it('are refused by the server once expired', async () => {
+    const { creds } = await enrolledWith('exp-1', { ...limited, ttlS: 1 });
+    await waitFor('the expired credentials to be refused', async () => {
+      try {
+        const nc = await connect({ servers: server.url, authenticator: credsAuthenticator(creds), reconnect: false });
+        await nc.close();
+        return false;
+      } catch (err) {
+        return /authori[sz]ation|expired/i.test(String((err as Error).message));
+      }
+    }, 30_000, 250);
+  });
+
+  it('cannot publish more than its payload limit', async () => {
+    const { creds } = await enrolledWith('pay-1', limited);
+    const { nc } = await agentConnection('pay-1', creds);
+    const closed = nc.closed();
+    nc.publish('telemetry.pay-1', new Uint8Array(8192));
+    // The server answers a maximum payload violation by closing the connection.
+    const err = await closed;
+    expect(String((err as Error | undefined)?.message ?? 'closed')).toMatch(/payload|closed/i);
+    expect(nc.isClosed()).toBe(true);
+    expect((await jsm.streams.getMessage('TELEMETRY', { last_by_subj: 'telemetry.pay-1' }).catch(() => null))).toBeNull();
+  });
+
+  it('keep agent ids and ingest source names apart', async () => {
+    await addSource(db, { name: 'firewall', format: 'json', createdBy: 'test' });
+    const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
+    await expect(enroll(db, auth, { token, agentId: 'firewall', publicKey: createUser().getPublicKey() })).rejects.toMatchObject({ statusCode: 409 });
+    await enrolled('edge-1');
+    await expect(addSource(db, { name: 'edge-1', format: 'json', createdBy: 'test' })).rejects.toThrow(/enrolled agent/);
   });
 });
 

@@ -101,7 +101,8 @@ export function authPlugin(deps: { db: () => Db; config?: Pick<Config, 'CORS_ORI
       // CSRF: a foreign Origin is refused on every route. A state-changing request that carries the session cookie
       // and no Authorization header (which a browser only sends when a script of an allowed origin sets it) needs
       // the header, and so does sign-in (else a page could sign a victim in as the attacker).
-      if (!originAllowed(req, origins)) return sendError(reply, 403, `origin ${JSON.stringify(req.headers.origin)} is not allowed: the app's own origin or CORS_ORIGINS only`);
+      // WebSocket upgrades are checked by the gateway in its preValidation hook, where a refusal also ends the socket.
+      if (req.headers.upgrade?.toLowerCase() !== 'websocket' && !originAllowed(req, origins)) return sendError(reply, 403, `origin ${JSON.stringify(req.headers.origin)} is not allowed: the app's own origin or CORS_ORIGINS only`);
       const ambient = req.cookies?.[SESSION_COOKIE] !== undefined || req.routeOptions.url === '/api/login';
       if (STATE_CHANGING.has(req.method) && ambient && !req.headers.authorization && req.routeOptions.config?.csrf !== false && req.headers[CSRF_HEADER] !== '1') {
         return sendError(reply, 403, `state-changing requests need the header "${CSRF_HEADER}: 1" (or an Authorization header)`);

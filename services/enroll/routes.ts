@@ -69,7 +69,9 @@ export function enrollPlugin(deps: EnrollDeps) {
       if (!k) return reply;
       const db = deps.db();
       try {
-        const { jwt, tags } = await enroll(db, k, req.body);
+        const { jwt, tags } = await enroll(db, k, req.body, {
+          ttlS: deps.config.AGENT_CREDS_TTL_S, maxPayloadBytes: deps.config.AGENT_MAX_PAYLOAD_BYTES, maxSubs: deps.config.AGENT_MAX_SUBS, maxDataBytes: -1,
+        });
         await audit(db, `agent:${req.body.agentId}`, 'agent.enroll', req.body.agentId, { publicKey: req.body.publicKey, tags, ip: req.ip });
         return { jwt, natsUrls: agentNatsUrls(deps.config), inboxPrefix: agentInboxPrefix(req.body.agentId), tags };
       } catch (err) {

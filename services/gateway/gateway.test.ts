@@ -220,8 +220,8 @@ describe('gateway /ws', () => {
     // Many items per flush and a low bound, so that a stuck client's queue passes it within seconds.
     const gw = await startGateway({ flushIntervalMs: 100, maxItemsPerFlush: 2000, slowBufferBytes: 64 * 1024, slowClientTimeoutMs: 1500 });
     const droppedBefore = await droppedCount();
-    const stuck = await client(undefined, {}, gw.wsUrl);
-    const reader = await client(undefined, {}, gw.wsUrl);
+    const stuck = await client(undefined, undefined, gw.wsUrl);
+    const reader = await client(undefined, undefined, gw.wsUrl);
     reader.ws.send(JSON.stringify({ type: 'filter', hostName: 'quiet' }));
     await reader.next('filter');
     // The stuck client stops reading its socket: once the kernel buffers are full, the server's queue grows.

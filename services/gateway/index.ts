@@ -5,6 +5,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import fp from 'fastify-plugin';
+import { configuredOrigins, originAllowed } from '../auth/plugin.js';
 import { userFromToken, type AuthUser } from '../auth/users.js';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
@@ -56,6 +57,7 @@ export function gatewayPlugin(deps: GatewayDeps) {
     const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...deps.limits };
     const authenticate = deps.authenticate ?? ((token: string) => userFromToken(deps.db(), token));
     const hub = new Hub(limits);
+    const origins = configuredOrigins(deps.config.CORS_ORIGINS);
     const users = new WeakMap<FastifyRequest, { user: AuthUser; token: string }>();
     // Every open socket with the token it was opened with, checked again on a timer and whenever sessions change.
     const sessions = new Map<WebSocket, { user: AuthUser; token: string }>();
@@ -136,6 +138,12 @@ export function gatewayPlugin(deps: GatewayDeps) {
     app.get('/ws', {
       websocket: true,
       preValidation: async (req, reply) => {
+        // A page of another origin (another port of the same host included) must not read the live view with the
+        // user's cookie: browsers always send Origin on a WebSocket upgrade.
+        if (!originAllowed(req, origins)) {
+          gatewayMetrics.authFailures.inc();
+          return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `origin ${JSON.stringify(req.headers.origin)} is not allowed: the app's own origin or CORS_ORIGINS only` });
+        }
         const token = requestToken(req);
         const user = token ? await authenticate(token) : null;
         if (!user) {
