@@ -85,7 +85,8 @@ export function apiPlugin(deps: ApiDeps) {
       const rows = Object.entries(doc.paths ?? {}).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) =>
         `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(op.summary ?? '')}</td></tr>`));
       return reply.type('text/html; charset=utf-8').send(`<!doctype html><meta charset="utf-8"><title>MiniSOC API</title>
-<h1>MiniSOC API</h1><p>The OpenAPI document: <a href="/api/docs/json">/api/docs/json</a>. Sign in with POST /api/login, then send
+<h1>MiniSOC API</h1><p>The OpenAPI document: <a href="/api/docs/json">/api/docs/json</a>. Sign in with POST /api/login (with the header
+<code>x-minisoc-request: 1</code>), then send the <code>soc_session</code> cookie, or its value as
 <code>Authorization: Bearer &lt;token&gt;</code>.</p><table>${rows.join('\n')}</table>`);
     });
   }, { name: 'minisoc-api', dependencies: ['minisoc-auth'], encapsulate: true });

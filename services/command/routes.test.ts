@@ -97,5 +97,10 @@ describe('agents and commands over HTTP', () => {
     expect(await bad({ action: 'ping' }, '/api/agents/ghost/commands')).toEqual({ status: 404, message: 'no agent "ghost" has ever sent a heartbeat' });
     expect((await bad({ action: 'ping' }, '/api/agents/bad%20id/commands')).status).toBe(400);
     expect(await db.selectFrom('commands').select('id').execute()).toHaveLength(1);
+    // Refused commands are audited: who tried what on which agent.
+    const refused = await db.selectFrom('audit_log').select(['actor', 'target', 'detail']).where('action', '=', 'command.refused').orderBy('id').execute();
+    expect(refused.map((r) => [r.actor, r.target, (r.detail as { action: string }).action])).toEqual([
+      ['admin1', 'agent:web-1', 'format-disk'], ['admin1', 'agent:web-1', 'kill-process'], ['admin1', 'agent:web-1', 'ping'],
+    ]);
   });
 });

@@ -52,7 +52,8 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // One context: the attacker's page later opens in the signed-in admin's browser, with the admin's cookie jar.
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text()); });
   // Runs in the page (this file is typed for Node, so the script is a string).
   await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => console.error('Content Security Policy violation: ' + e.violatedDirective + ' ' + e.blockedURI));" });
@@ -80,7 +81,7 @@ describe('the dashboard and a page of another origin', () => {
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('link', { name: 'Incidents', exact: true }).waitFor();
-    for (const name of ['Live', 'Incidents', 'Events', 'Network', 'Agents', 'Rules']) {
+    for (const name of ['Live', 'Incidents', 'Events', 'Network', 'Agents & sources', 'Rules']) {
       await page.getByRole('link', { name, exact: true }).click();
       await page.waitForLoadState('networkidle');
     }
