@@ -161,6 +161,11 @@ export function agentPermissions(agentId: string) {
   };
 }
 
+/** What an agent signs to renew its credentials: its id and the time, so a captured request is useless minutes later. */
+export function renewalMessage(agentId: string, atMs: number): string {
+  return `minisoc-renew:${agentId}:${atMs}`;
+}
+
 /** How long an agent's credentials last, and what one connection of an agent may use. */
 export interface AgentCredentialLimits {
   ttlS: number;

@@ -6,8 +6,10 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../../services/auth/users.js';
+import { createDb } from '../../services/core/db/index.js';
 import { freePort } from '../../tools/local/postgres.js';
-import { ROOT, tempDir, waitFor, type Proc, startSocUp } from '../harness.js';
+import { ROOT, tempDir, waitFor, type Proc, startSocUp, type SocRuntime } from '../harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -18,6 +20,7 @@ let browser: Browser;
 let page: Page;
 let attacker: Server;
 let attackerUrl: string;
+let runtime: SocRuntime;
 const violations: string[] = [];
 
 /** The other origin's page: a form that posts to the DLQ retry route, and a script that opens /ws. */
@@ -42,6 +45,7 @@ beforeAll(async () => {
   const env = { DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, STAGE_MAX_BACKOFF_MS: '2000' };
   const started = await startSocUp(env);
   soc = started.soc;
+  runtime = started.runtime;
   // The same host name as the attacker's page: only the port differs.
   http = started.runtime.httpUrl.replace('localhost', '127.0.0.1');
   const port = await freePort();
@@ -81,7 +85,7 @@ describe('the dashboard and a page of another origin', () => {
     await page.getByLabel('Password', { exact: true }).fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('link', { name: 'Incidents', exact: true }).waitFor();
-    for (const name of ['Live', 'Incidents', 'Events', 'Network', 'Agents & sources', 'Rules']) {
+    for (const name of ['Live', 'Incidents', 'Events', 'Network', 'Agents & sources', 'Rules', 'Users']) {
       await page.getByRole('link', { name, exact: true }).click();
       await page.waitForLoadState('networkidle');
     }
@@ -103,4 +107,28 @@ describe('the dashboard and a page of another origin', () => {
     expect(own).toBe(200);
     await other.close();
   }, 60_000);
+
+  it('lets an admin disable a user in the Users page, and that user\'s open dashboard loses its live view at once', async () => {
+    const db = createDb(runtime.databaseUrl);
+    await createUser(db, 'vera', 'viewer', 'viewer password 1');
+    await db.destroy();
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const vera = await ctx.newPage();
+    await vera.goto(`${http}/`);
+    await vera.getByLabel('Name', { exact: true }).fill('vera');
+    await vera.getByLabel('Password', { exact: true }).fill('viewer password 1');
+    await vera.getByRole('button', { name: 'Log in' }).click();
+    await vera.getByTitle('live connection up').waitFor();
+    expect(await vera.getByRole('link', { name: 'Users', exact: true }).count()).toBe(0);
+
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    const row = page.getByTestId('users').getByRole('row').filter({ hasText: 'vera' });
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByText('disabled', { exact: true }).waitFor();
+    // The gateway closes vera's socket (code 4001) and the reconnect is refused: the dashboard shows it offline.
+    await vera.getByTitle('live connection down, reconnecting').waitFor({ timeout: 30_000 });
+    await page.getByTestId('audit').getByText('user.update').first().waitFor();
+    await ctx.close();
+  }, 120_000);
 });

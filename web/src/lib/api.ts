@@ -40,6 +40,9 @@ export interface Stats {
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
 
+export interface UserItem { name: string; role: Role; createdAt: string; disabled: boolean }
+export interface AuditItem { id: string; at: string; actor: string; action: string; target: string | null; detail: unknown }
+
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
 }
