@@ -19,7 +19,7 @@ const schema = z.object({
   NATS_AUTH_DIR: z.string().optional(),
   /** NATS URL(s) enrolled agents are told to use, comma separated (default: NATS_URL). */
   AGENT_NATS_URLS: z.string().optional(),
-  /** How long an enrolled agent's NATS credentials last; after that it must be enrolled again (renewal is not built yet). */
+  /** How long an enrolled agent's NATS credentials last; agents renew them before (POST /api/enroll/renew). */
   AGENT_CREDS_TTL_S: positiveInt.default(30 * 86400),
   /** Limits in every agent's user JWT: largest message (the agent's batchMaxBytes must stay below) and subscriptions. */
   AGENT_MAX_PAYLOAD_BYTES: positiveInt.default(2 * 1024 * 1024),
