@@ -84,7 +84,7 @@ export const RENEW_CLOCK_SKEW_MS = 5 * 60_000;
 export async function renew(db: Db, auth: NatsAuth, req: { agentId: string; publicKey: string; atMs: number; signature: string }, limits: AgentCredentialLimits = DEFAULT_AGENT_LIMITS, nowMs = Date.now()): Promise<{ jwt: string; expiresAt: number }> {
   const publicKey = checkUserKey(req.publicKey);
   if (Math.abs(nowMs - req.atMs) > RENEW_CLOCK_SKEW_MS) throw new EnrollError(401, 'the renewal is too old or from the future: check the agent\'s clock');
-  let valid = false;
+  let valid: boolean;
   try { valid = fromPublic(publicKey).verify(new TextEncoder().encode(renewalMessage(req.agentId, req.atMs)), Buffer.from(req.signature, 'base64url')); } catch { valid = false; }
   if (!valid) throw new EnrollError(401, 'the signature does not match the public key');
   return db.transaction().execute(async (tx) => {
