@@ -148,9 +148,15 @@ describe('deploy/compose.yaml', () => {
     try {
       copyFileSync(join(ROOT, 'nats.conf'), join(dir, 'nats.conf'));
       copyFileSync(join(DEPLOY, 'nats-cluster.conf'), join(dir, 'nats-cluster.conf'));
-      const r = spawnSync('nats-server', ['-c', join(dir, 'nats-cluster.conf'), '-t'], { env: { ...process.env, NATS_SERVER_NAME: 'nats-1' }, encoding: 'utf8' });
+      const r = spawnSync('nats-server', ['-c', join(dir, 'nats-cluster.conf'), '-t'], { env: { ...process.env, NATS_SERVER_NAME: 'nats-1', NATS_CLUSTER_LISTEN: 'nats-1:6222' }, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/configuration file .* is valid/);
+      // Issue 18: the monitor on loopback only, cluster routes on the node's own address, neither on every interface.
+      const conf = readFileSync(join(DEPLOY, 'nats-cluster.conf'), 'utf8').replace(/#.*$/gm, '');
+      expect(conf).toMatch(/^\s*http:\s*127\.0\.0\.1:8222\s*$/m);
+      expect(conf).not.toMatch(/http_port|0\.0\.0\.0/);
+      for (const n of ['nats-1', 'nats-2', 'nats-3']) expect((compose.services as Record<string, Obj>)[n]!.environment).toMatchObject({ NATS_CLUSTER_LISTEN: `${n}:6222` });
+      for (const n of ['nats-1', 'nats-2', 'nats-3']) expect((compose.services as Record<string, Obj>)[n]!.ports).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -233,8 +239,15 @@ describe('deploy/k8s', () => {
         try {
           const file = join(dir, 'nats.conf');
           writeFileSync(file, conf.replace('store_dir: /data', `store_dir: ${join(dir, 'js')}`));
-          const r = spawnSync('nats-server', ['-c', file, '-t'], { env: { ...process.env, POD_NAME: 'nats-0' }, encoding: 'utf8' });
+          const r = spawnSync('nats-server', ['-c', file, '-t'], { env: { ...process.env, POD_NAME: 'nats-0', CLUSTER_LISTEN: '10.0.0.5:6222' }, encoding: 'utf8' });
           expect(r.status, r.stderr).toBe(0);
+          // Issue 18: the monitor on loopback only (not in any Service), routes on the pod's own address.
+          const plain = conf.replace(/#.*$/gm, '');
+          expect(plain).toMatch(/^\s*http:\s*127\.0\.0\.1:8222\s*$/m);
+          expect(plain).not.toMatch(/http_port|0\.0\.0\.0/);
+          for (const svc of objs.filter((o) => o.kind === 'Service')) expect((svc.spec.ports as { port: number }[]).map((p) => p.port)).not.toContain(8222);
+          const env = sts.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+          expect(env.find((e) => e.name === 'CLUSTER_LISTEN')?.value).toBe('$(POD_IP):6222');
           expect(r.stderr).toMatch(/configuration file .* is valid/);
         } finally {
           rmSync(dir, { recursive: true, force: true });
