@@ -91,6 +91,7 @@ export const Stats = Type.Object({
   dlq: Type.Object({ count: Type.Integer() }),
   agents: Type.Object({ online: Type.Integer(), degraded: Type.Integer(), offline: Type.Integer() }),
   eventsPerSecond: Type.Number(),
+  services: Type.Union([Type.Array(Type.Object({ name: Str, state: Str, since: Time, restarts: Type.Integer(), lastExit: Type.Union([Str, Type.Null()]) })), Type.Null()]),
 });
 
 export const RuleItem = Type.Object({

@@ -27,6 +27,9 @@ export async function addSource(db: Db, o: { name: string; format: string; kind?
   checkToken('source name', o.name);
   const format = checkFormat(o.format);
   const kind = checkKind(o.kind ?? '');
+  // Agents and ingest sources share the events' source id: one name may be one or the other, never both.
+  const agent = await db.selectFrom('agent_credentials').select('agent_id').where('agent_id', '=', o.name).executeTakeFirst();
+  if (agent) throw new ValidationError(`${JSON.stringify(o.name)} is the id of an enrolled agent: choose another source name`);
   const token = newToken('socs_');
   const values = { format, kind, token_hash: hashToken(token), created_by: o.createdBy, created_at: new Date(), revoked_at: null, last_used_at: null };
   const res = await db.insertInto('ingest_sources').values({ name: o.name, ...values })

@@ -174,10 +174,22 @@ function deepMerge(base: Obj, over: Obj): Obj {
 
 /** The 0-based line of `key:` inside a mapping that starts at `from`, found in the document text. */
 function keyLine(doc: Doc, from: number, key: string): number {
-  const esc = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`^\\s*(-\\s+)?['"]?${esc}['"]?\\s*:`);
-  for (let i = Math.max(0, from - doc.start); i < doc.lines.length; i++) if (re.test(doc.lines[i]!)) return i + doc.start;
+  for (let i = Math.max(0, from - doc.start); i < doc.lines.length; i++) if (startsWithKey(doc.lines[i]!, key)) return i + doc.start;
   return from;
+}
+
+/** Whether a line starts with `key:` (indented, after `- `, the key quoted or not), read without a pattern. */
+function startsWithKey(line: string, key: string): boolean {
+  let i = 0;
+  const blank = (c: string | undefined) => c === ' ' || c === '\t';
+  while (blank(line[i])) i++;
+  if (line[i] === '-' && blank(line[i + 1])) { i++; while (blank(line[i])) i++; }
+  if (line[i] === '"' || line[i] === "'") i++;
+  if (!line.startsWith(key, i)) return false;
+  i += key.length;
+  if (line[i] === '"' || line[i] === "'") i++;
+  while (blank(line[i])) i++;
+  return line[i] === ':';
 }
 
 function str(v: unknown): string | undefined {

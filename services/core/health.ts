@@ -2,9 +2,9 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Db } from '../core/db/index.js';
-import { ConfigError, errorMessage } from '../core/errors.js';
-import { serviceStates } from '../core/supervision.js';
+import type { Db } from './db/index.js';
+import { ConfigError, errorMessage } from './errors.js';
+import { serviceStates } from './supervision.js';
 
 export interface HealthReport {
   ok: boolean;
