@@ -206,6 +206,10 @@ describe('dashboard in chromium', () => {
       const svc = services.locator('tr').filter({ has: page.locator('td', { hasText: new RegExp(`^${name}$`) }) });
       expect(await svc.locator('td').nth(1).textContent(), name).toBe('running');
     }
+    // The header counts the rows the table shows, status by status.
+    const statuses = (await page.locator('tr.clickable td:nth-child(3)').allTextContents()).map((t) => /^(online|degraded|offline|stopped)/.exec(t)?.[1]);
+    const online = statuses.filter((x) => x === 'online').length;
+    expect(await page.getByTestId('agent-counts').textContent()).toContain(`${online} online`);
     await row.click();
     await page.getByLabel('command', { exact: true }).selectOption('ping');
     await page.getByRole('button', { name: 'Send' }).click();
