@@ -4,18 +4,13 @@ import { ConfigError, ValidationError } from '../../services/core/errors.js';
 import { parseDurationMs } from '../../services/core/time.js';
 import { COMMAND_STATUSES, FINAL, UnknownAgent, createCommand, getCommand, listAgents, listCommands, type CommandView } from '../../services/command/core.js';
 import { cliActor, withDb } from './incidents.js';
+import { table, terminalSafe } from './output.js';
 
 function ago(iso: string, nowMs = Date.now()): string {
   const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : s < 172_800 ? `${Math.round(s / 3600)}h ago` : `${Math.round(s / 86_400)}d ago`;
 }
 
-/** Columns padded to their widest cell. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
 
 /** 'key=value' words into command arguments. */
 export function parseArgs(words: string[]): Record<string, string> {
@@ -38,7 +33,7 @@ function printCommand(c: CommandView, json: boolean | undefined): void {
   if (c.finishedAt) lines.push(`finished  ${c.finishedAt}`);
   if (c.error) lines.push(`error     ${c.error}`);
   if (c.output) lines.push('output:', c.output);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.map(terminalSafe).join('\n')}\n`);
 }
 
 export function registerAgentCommands(program: Command): void {
