@@ -127,7 +127,7 @@ describe('the README on a fresh DATA_DIR', () => {
       const ping = await cli(['cmd', 'send', 'sim-web-1', 'ping', '--wait', '--json']);
       expect(ping.code, ping.stderr).toBe(0);
       expect(JSON.parse(ping.stdout)).toMatchObject({ status: 'succeeded', output: 'pong' });
-      const refused = await cli(['cmd', 'send', 'sim-web-1', 'list-processes', '--wait', '--json']);
+      const refused = await cli(['cmd', 'send', 'sim-web-1', 'list-processes', '--wait']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/soc cmd send: (refused|failed): simulated agent/);
     } finally {

@@ -79,13 +79,13 @@ export function registerAgentCommands(program: Command): void {
       });
       printCommand(final, o.json);
       if (waitS > 0 && final.status !== 'succeeded') {
-        // Say on stderr why the wait ended without success, so a script's log shows more than an exit code.
+        // Say why the wait ended without success (with --json the status and error are in the JSON).
         const why = final.status === 'queued'
           ? `still queued after ${waitS} s: agent ${agent} has not been online to take it (soc agents shows its status); it stays queued until ${final.expiresAt}`
           : final.status === 'running'
             ? `delivered, no result after ${waitS} s: the agent is still working on it (soc cmd show ${final.id})`
             : `${final.status}${final.error ? `: ${final.error}` : ''}`;
-        process.stderr.write(`soc cmd send: ${why}\n`);
+        if (!o.json) process.stderr.write(`soc cmd send: ${why}\n`);
         process.exitCode = 1;
       }
     });
