@@ -15,6 +15,7 @@ import { CommandFailed, prepare, type CommandContext, type IntervalName } from '
 import type { AgentConfig } from './config.js';
 import { diff, inventory, type DiffState } from './differ.js';
 import { hostProto, type Stamp } from './events.js';
+import { credentialsTimes, renewalDue, renewCredentials } from './enroll.js';
 import { lockDataDir } from './lock.js';
 import { Shipper, type ShipperStats } from './shipper.js';
 import type { Snapshot } from './snapshot.js';
@@ -96,6 +97,8 @@ export class Agent {
       this.every('inventory', () => this.config.inventoryIntervalMin * 60_000, () => this.serialized(() => this.inventory()));
     }
     this.every('heartbeat', () => this.intervals.heartbeat * 1000, async () => this.heartbeat());
+    // Enrolled credentials expire: renewed at the server enrolled with once less than a third of their life is left.
+    if (this.config.credsFile && this.config.enrollServer) this.every('renew', () => this.config.renewCheckIntervalS * 1000, () => this.renewIfDue());
     this.track(this.connectLoop());
     this.log.info({ agent: this.config.id, servers: this.config.natsUrls, dataDir: dir }, 'agent started');
   }
@@ -258,6 +261,20 @@ export class Agent {
     }));
     online();
     this.log.info({ server: nc.getServer() }, 'connected to NATS');
+  }
+
+  /** Renews the credentials when due, then reconnects with them; a failure is reported and tried again next time. */
+  private async renewIfDue(): Promise<void> {
+    const credsFile = this.config.credsFile!;
+    try {
+      if (!renewalDue(await credentialsTimes(credsFile))) return;
+      const { expiresAtMs } = await renewCredentials({ server: this.config.enrollServer!, credsFile, agentId: this.config.id, caFile: this.config.enrollCaFile });
+      this.log.info({ expiresAt: new Date(expiresAtMs).toISOString() }, 'credentials renewed');
+      await this.nc?.reconnect();
+    } catch (err) {
+      this.noteError(`renewing credentials: ${errorMessage(err)}`);
+      this.log.warn({ err: errorMessage(err) }, 'cannot renew credentials');
+    }
   }
 
   private commandContext(): CommandContext {

@@ -38,6 +38,8 @@ const schema = z.strictObject({
   /** MiniSOC's HTTP(S) base URL and a one-time token: `run` enrolls first when it has no credentials yet. */
   enrollServer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s):// URL').optional(),
   enrollToken: z.string().min(1).optional(),
+  /** How often the agent checks whether its credentials are due for renewal (at enrollServer). */
+  renewCheckIntervalS: int(1, 86_400).default(3600),
   /** CA (PEM) of the HTTPS server enrolled with, when it is not in the system's trust store. */
   enrollCaFile: z.string().min(1).optional(),
   /** Spool, batch sequence and lock file. */

@@ -4,9 +4,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFil
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
-import { fmtCreds } from '@nats-io/jwt';
-import { createUser } from '@nats-io/nkeys';
+import { fmtCreds, parseCreds } from '@nats-io/jwt';
+import { createUser, fromSeed } from '@nats-io/nkeys';
 import { ConfigError } from '../services/core/errors.js';
+import { renewalMessage } from '../services/core/nats-accounts.js';
 import { enrolledFile } from './config.js';
 
 export class EnrollFailed extends Error {
@@ -92,4 +93,41 @@ export function saveEnrolled(dataDir: string, o: { agentId: string; server: stri
 /** True when the agent has credentials to connect with. */
 export function hasCredentials(credsFile: string): boolean {
   return existsSync(credsFile);
+}
+
+/** When the credentials in a .creds file expire (ms since the epoch), and when they were issued; exp null: never. */
+export async function credentialsTimes(credsFile: string): Promise<{ issuedAtMs: number; expiresAtMs: number | null }> {
+  const { uc } = await parseCreds(readFileSync(credsFile));
+  return { issuedAtMs: uc.iat * 1000, expiresAtMs: uc.exp ? uc.exp * 1000 : null };
+}
+
+/** True once less than a third of the credentials' lifetime is left: time to renew. */
+export function renewalDue(t: { issuedAtMs: number; expiresAtMs: number | null }, nowMs = Date.now()): boolean {
+  if (t.expiresAtMs === null) return false;
+  return t.expiresAtMs - nowMs < (t.expiresAtMs - t.issuedAtMs) / 3;
+}
+
+/**
+ * Trades the current credentials for fresh ones with the same key at POST /api/enroll/renew, signing the request
+ * with the key's seed (which never leaves the host), and replaces the .creds file. The caller reconnects.
+ */
+export async function renewCredentials(o: { server: string; credsFile: string; agentId: string; caFile?: string; timeoutMs?: number }): Promise<{ expiresAtMs: number }> {
+  const url = new URL('/api/enroll/renew', o.server);
+  const { key } = await parseCreds(readFileSync(o.credsFile));
+  const kp = fromSeed(new TextEncoder().encode(key));
+  const atMs = Date.now();
+  const signature = Buffer.from(kp.sign(new TextEncoder().encode(renewalMessage(o.agentId, atMs)))).toString('base64url');
+  let answer: { status: number; text: string };
+  try {
+    answer = await post(url, JSON.stringify({ agentId: o.agentId, publicKey: kp.getPublicKey(), atMs, signature }), o.caFile, o.timeoutMs ?? 30_000);
+  } catch (err) {
+    throw new EnrollFailed(`cannot reach ${url.origin}: ${(err as Error).message}`, { cause: err });
+  }
+  let body: { jwt?: string; expiresAt?: number; message?: string };
+  try { body = JSON.parse(answer.text) as typeof body; } catch { body = {}; }
+  if (answer.status !== 200 || !body.jwt) throw new EnrollFailed(`renewal refused (${answer.status}): ${body.message ?? answer.text.slice(0, 200)}`);
+  const tmp = `${o.credsFile}.tmp`;
+  writeFileSync(tmp, fmtCreds(body.jwt, kp), { mode: 0o600 });
+  renameSync(tmp, o.credsFile);
+  return { expiresAtMs: (body.expiresAt ?? 0) * 1000 };
 }

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPassword } from '../services/auth/users.js';
+import { checkPassword, createToken, userFromToken } from '../services/auth/users.js';
 import { createDb, ensurePartitions, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { Alert, EventBatch } from '../services/core/proto.js';
 import { ensureTopology } from '../services/core/topology.js';
@@ -101,7 +101,37 @@ describe('soc export, stats, users and tail', () => {
     expect((await runCli(['users', 'add', 'dave', '--role', 'root'], env)).stderr).toMatch(/--role "root"/);
     const list = await runCli(['users', 'list', '--json'], env);
     expect(list.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ name: 'carol', role: 'analyst' })]);
+    const weak = await runCli(['users', 'add', 'dora', '--role', 'viewer', '--password-stdin'], env, 60_000, 'short\n');
+    expect(weak.stderr).toMatch(/at least 12 characters/);
   });
+
+  it('disables, enables, resets the password of, changes the role of and signs out a user, each audited', async () => {
+    await runCli(['users', 'add', 'erin', '--role', 'analyst'], env);
+    const session = async () => (await createToken(db, 'erin', 'session', 3_600_000)).token;
+    let token = await session();
+    const r = await runCli(['users', 'disable', 'erin'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await userFromToken(db, token)).toBeNull();
+    expect((await runCli(['users', 'enable', 'erin'], env)).code).toBe(0);
+    token = await session();
+    const weak = await runCli(['users', 'reset-password', 'erin', '--password-stdin'], env, 60_000, 'password123456\n');
+    expect(weak.code).not.toBe(0);
+    expect(weak.stderr).toMatch(/commonly used/);
+    expect(await userFromToken(db, token)).not.toBeNull();
+    const reset = await runCli(['users', 'reset-password', 'erin', '--password-stdin'], env, 60_000, 'ochre kettle 42 mast\n');
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(await userFromToken(db, token)).toBeNull();
+    expect(await checkPassword(db, 'erin', 'ochre kettle 42 mast')).toEqual({ name: 'erin', role: 'analyst' });
+    expect((await runCli(['users', 'set-role', 'erin', 'viewer'], env)).code).toBe(0);
+    expect(await checkPassword(db, 'erin', 'ochre kettle 42 mast')).toEqual({ name: 'erin', role: 'viewer' });
+    token = await session();
+    const ended = await runCli(['users', 'end-sessions', 'erin'], env);
+    expect(ended.stdout).toMatch(/1 session\(s\) of erin ended/);
+    expect(await userFromToken(db, token)).toBeNull();
+    expect((await runCli(['users', 'disable', 'nobody'], env)).stderr).toMatch(/no user "nobody"/);
+    const actions = await db.selectFrom('audit_log').select('action').where('target', '=', 'erin').where('actor', 'like', 'cli:%').execute();
+    expect(actions.map((a) => a.action)).toEqual(['user.create', 'user.update', 'user.update', 'user.password-reset', 'user.update', 'user.sessions-end']);
+  }, 300_000);
 
   it('tails live events and alerts from NATS, one line each', async () => {
     const tail = runNode('tools/cli/soc.js', ['tail', '--json'], env);

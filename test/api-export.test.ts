@@ -9,7 +9,7 @@ import { loadConfig } from '../services/core/config.js';
 import { createDb, ensurePartitions, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { createLogger } from '../services/core/log.js';
 import { buildApp } from '../services/http/app.js';
-import { createTestDatabase, startTestNats, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, sessionFrom, startTestNats, type TestDatabase, type TestNats } from './harness.js';
 
 const ROWS = 20_000;
 let nats: TestNats;
@@ -57,8 +57,8 @@ beforeAll(async () => {
   app = await buildApp({ nc, config, log, db: () => db }, { plugins: ['api'] });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   await createUser(db, 'reader', 'viewer', 'reader-password');
-  const res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'reader', password: 'reader-password' }) });
-  token = ((await res.json()) as { token: string }).token;
+  const res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-minisoc-request': '1' }, body: JSON.stringify({ name: 'reader', password: 'reader-password' }) });
+  token = sessionFrom(res.headers.getSetCookie());
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { createUser } from '../services/auth/users.js';
 import { buildApp } from '../services/http/app.js';
 import { insertAlerts } from '../services/store/sink.js';
 import { alertRow } from '../services/store/core.js';
-import { createTestDatabase, startTestNats, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, injectLogin, startTestNats, type TestDatabase, type TestNats } from './harness.js';
 
 let nats: TestNats;
 let tdb: TestDatabase;
@@ -71,9 +71,7 @@ beforeAll(async () => {
   await seed();
   for (const role of ['viewer', 'analyst', 'admin'] as const) {
     await createUser(db, role, role, `${role}-password`);
-    const res = await app.inject({ method: 'POST', url: '/api/login', payload: { name: role, password: `${role}-password` } });
-    expect(res.statusCode, res.body).toBe(200);
-    tokens[role] = (res.json() as { token: string }).token;
+    tokens[role] = await injectLogin(app, role, `${role}-password`);
   }
 });
 
@@ -93,10 +91,11 @@ async function call(method: Method, url: string, role?: string, payload?: unknow
 
 describe('auth', () => {
   it('answers wrong credentials with 401 and sets an HttpOnly strict session cookie on login', async () => {
-    const bad = await app.inject({ method: 'POST', url: '/api/login', payload: { name: 'viewer', password: 'nope-nope' } });
+    const bad = await app.inject({ method: 'POST', url: '/api/login', headers: { 'x-minisoc-request': '1' }, payload: { name: 'viewer', password: 'nope-nope' } });
     expect(bad.statusCode).toBe(401);
     expect(bad.json()).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'wrong user name or password' });
-    const ok = await app.inject({ method: 'POST', url: '/api/login', payload: { name: 'analyst', password: 'analyst-password' } });
+    const ok = await app.inject({ method: 'POST', url: '/api/login', headers: { 'x-minisoc-request': '1' }, payload: { name: 'analyst', password: 'analyst-password' } });
+    expect(Object.keys(ok.json() as object).sort()).toEqual(['expiresAt', 'user']);
     const cookie = String(ok.headers['set-cookie']);
     expect(cookie).toMatch(/^soc_session=[\w-]+;/);
     expect(cookie).toMatch(/HttpOnly/);
@@ -106,8 +105,7 @@ describe('auth', () => {
   });
 
   it('stops accepting a token after logout', async () => {
-    const login = await app.inject({ method: 'POST', url: '/api/login', payload: { name: 'viewer', password: 'viewer-password' } });
-    const token = (login.json() as { token: string }).token;
+    const token = await injectLogin(app, 'viewer', 'viewer-password');
     expect((await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
     await app.inject({ method: 'POST', url: '/api/logout', headers: { authorization: `Bearer ${token}` } });
     expect((await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(401);
@@ -119,7 +117,7 @@ describe('auth', () => {
     ['DELETE', '/api/suppressions/nope', 'analyst'], ['GET', '/api/events', 'viewer'], ['GET', '/api/network', 'viewer'],
     ['GET', '/api/export', 'viewer'], ['GET', '/api/stats', 'viewer'], ['GET', '/api/rules', 'viewer'], ['GET', '/api/dlq', 'viewer'],
     ['POST', '/api/dlq/nope/retry', 'admin'], ['POST', '/api/dlq/retry', 'admin'], ['GET', '/api/users', 'admin'],
-    ['POST', '/api/users', 'admin', { name: 'x', role: 'viewer', password: '12345678' }],
+    ['POST', '/api/users', 'admin', { name: 'x', role: 'viewer', password: 'correct-horse-battery' }],
   ];
   it.each(routes)('%s %s: 401 without a token, 403 below %s', async (method, url, role, payload) => {
     const anon = await call(method, url, undefined, payload);
@@ -322,6 +320,8 @@ describe('stats, rules and dead letters', () => {
     expect(s.dlq).toEqual({ count: 2 });
     expect(s.agents).toEqual({ online: 1, degraded: 0, offline: 1 });
     expect(s.sources).toEqual([]);
+    // Not under soc up here: no service processes to report.
+    expect(s.services).toBeNull();
   });
 
   it('lists the rule pack with hit counts', async () => {

@@ -124,7 +124,7 @@ describe('deploy/compose.yaml', () => {
       expect(svcs[name]?.command, name).toEqual([name]);
       expect(svcs[name]!.image).toBe('minisoc:latest');
       expect(Object.keys(svcs[name]!.depends_on).sort()).toEqual(['nats-1', 'nats-2', 'nats-3', 'postgres']);
-      expect(svcs[name]!.healthcheck.test.join(' ')).toMatch(/\/healthz/);
+      expect(svcs[name]!.healthcheck.test.join(' ')).toMatch(/\/readyz/);
     }
     expect(svcs.http!.build).toEqual({ context: '..', dockerfile: 'deploy/Dockerfile' });
     for (const n of ['nats-1', 'nats-2', 'nats-3']) {
@@ -148,9 +148,15 @@ describe('deploy/compose.yaml', () => {
     try {
       copyFileSync(join(ROOT, 'nats.conf'), join(dir, 'nats.conf'));
       copyFileSync(join(DEPLOY, 'nats-cluster.conf'), join(dir, 'nats-cluster.conf'));
-      const r = spawnSync('nats-server', ['-c', join(dir, 'nats-cluster.conf'), '-t'], { env: { ...process.env, NATS_SERVER_NAME: 'nats-1' }, encoding: 'utf8' });
+      const r = spawnSync('nats-server', ['-c', join(dir, 'nats-cluster.conf'), '-t'], { env: { ...process.env, NATS_SERVER_NAME: 'nats-1', NATS_CLUSTER_LISTEN: 'nats-1:6222' }, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/configuration file .* is valid/);
+      // Issue 18: the monitor on loopback only, cluster routes on the node's own address, neither on every interface.
+      const conf = readFileSync(join(DEPLOY, 'nats-cluster.conf'), 'utf8').replace(/#.*$/gm, '');
+      expect(conf).toMatch(/^\s*http:\s*127\.0\.0\.1:8222\s*$/m);
+      expect(conf).not.toMatch(/http_port|0\.0\.0\.0/);
+      for (const n of ['nats-1', 'nats-2', 'nats-3']) expect((compose.services as Record<string, Obj>)[n]!.environment).toMatchObject({ NATS_CLUSTER_LISTEN: `${n}:6222` });
+      for (const n of ['nats-1', 'nats-2', 'nats-3']) expect((compose.services as Record<string, Obj>)[n]!.ports).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -195,7 +201,7 @@ describe('deploy/k8s', () => {
         for (const o of objs) await validateK8s(o).catch((err: Error) => { throw new Error(`${o.kind}/${o.metadata.name}: ${err.message}`); });
       });
 
-      it('runs each service with probes on the port it serves /healthz on, resources, and config it reads', () => {
+      it('runs each service with liveness on /livez and readiness on /readyz of the port it serves them on, resources, and config it reads', () => {
         const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'minisoc-config')!;
         const secret = objs.find((o) => o.kind === 'Secret' && o.metadata.name === 'minisoc-secrets')!;
         expect(Object.keys(cm.data).filter((k) => !CONFIG_KEYS.has(k))).toEqual([]);
@@ -207,7 +213,8 @@ describe('deploy/k8s', () => {
           expect(Object.keys(env).filter((k) => !CONFIG_KEYS.has(k)), o.metadata.name).toEqual([]);
           const port = Number(c.args[0] === 'http' ? env.HTTP_PORT : cm.data.METRICS_PORT);
           expect(port, o.metadata.name).toBeGreaterThan(0);
-          for (const probe of [c.livenessProbe, c.readinessProbe]) expect(probe.httpGet, o.metadata.name).toEqual({ path: '/healthz', port });
+          expect(c.livenessProbe.httpGet, o.metadata.name).toEqual({ path: '/livez', port });
+          expect(c.readinessProbe.httpGet, o.metadata.name).toEqual({ path: '/readyz', port });
           expect(c.ports.map((p: Obj) => p.containerPort)).toContain(port);
           expect(c.resources.requests.cpu && c.resources.limits.memory, o.metadata.name).toBeTruthy();
           expect(c.envFrom.map((e: Obj) => e.configMapRef?.name ?? e.secretRef?.name).sort()).toEqual(['minisoc-config', 'minisoc-secrets']);
@@ -232,8 +239,15 @@ describe('deploy/k8s', () => {
         try {
           const file = join(dir, 'nats.conf');
           writeFileSync(file, conf.replace('store_dir: /data', `store_dir: ${join(dir, 'js')}`));
-          const r = spawnSync('nats-server', ['-c', file, '-t'], { env: { ...process.env, POD_NAME: 'nats-0' }, encoding: 'utf8' });
+          const r = spawnSync('nats-server', ['-c', file, '-t'], { env: { ...process.env, POD_NAME: 'nats-0', CLUSTER_LISTEN: '10.0.0.5:6222' }, encoding: 'utf8' });
           expect(r.status, r.stderr).toBe(0);
+          // Issue 18: the monitor on loopback only (not in any Service), routes on the pod's own address.
+          const plain = conf.replace(/#.*$/gm, '');
+          expect(plain).toMatch(/^\s*http:\s*127\.0\.0\.1:8222\s*$/m);
+          expect(plain).not.toMatch(/http_port|0\.0\.0\.0/);
+          for (const svc of objs.filter((o) => o.kind === 'Service')) expect((svc.spec.ports as { port: number }[]).map((p) => p.port)).not.toContain(8222);
+          const env = sts.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+          expect(env.find((e) => e.name === 'CLUSTER_LISTEN')?.value).toBe('$(POD_IP):6222');
           expect(r.stderr).toMatch(/configuration file .* is valid/);
         } finally {
           rmSync(dir, { recursive: true, force: true });

@@ -13,6 +13,7 @@ let rulesDir: string;
 let soc: Proc;
 let db: pg.Client;
 let ingest: string;
+let base: string;
 
 beforeAll(async () => {
   [nats, database] = await Promise.all([startTestNats(), createTestDatabase()]);
@@ -24,7 +25,8 @@ beforeAll(async () => {
   soc = runNode('tools/cli/soc.js', ['up'], {
     NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), RULES_DIR: rulesDir, INGEST_ALLOW_ANONYMOUS: 'true',
   });
-  ingest = `http://127.0.0.1:${port}/api/ingest`;
+  base = `http://127.0.0.1:${port}`;
+  ingest = `${base}/api/ingest`;
   await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 240_000);
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
@@ -55,6 +57,14 @@ async function alerts(title: string): Promise<AlertRow[]> {
   return rows;
 }
 
+/** A gauge of the detect service from /metrics (soc up gathers every service's). */
+async function detectGauge(name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text);
+  if (!m) throw new Error(`${name} not in /metrics`);
+  return Number(m[1]);
+}
+
 const CORRELATED = 'SSH brute force followed by a successful login';
 
 describe('detect in the pipeline', () => {
@@ -65,7 +75,11 @@ describe('detect in the pipeline', () => {
     const [alert] = await waitFor('the correlated alert', async () => { const a = await alerts(CORRELATED); return a.length > 0 && a; });
     expect(alert).toMatchObject({ source_ip: '198.51.100.9', status: 'open', count: 1 });
     expect(alert!.techniques).toContain('T1110.001');
-    const { rows } = await db.query(`SELECT id, action, outcome FROM events WHERE id = ANY($1) ORDER BY ts`, [alert!.event_ids]);
+    // The store writes events and alerts from different consumers: the alert may be stored first.
+    const rows = await waitFor('the alert\'s events stored', async () => {
+      const { rows } = await db.query(`SELECT id, action, outcome FROM events WHERE id = ANY($1) ORDER BY ts`, [alert!.event_ids]);
+      return rows.length === alert!.event_ids.length && rows;
+    });
     expect(rows.map((r) => r.outcome)).toEqual(['failure', 'failure', 'failure', 'failure', 'failure', 'success']);
   });
 
@@ -78,15 +92,19 @@ describe('detect in the pipeline', () => {
   });
 
   it('picks up a new rule file without a restart, and keeps the last good version of a broken one', async () => {
+    const before = await detectGauge('minisoc_detect_rules_loaded');
+    expect(await detectGauge('minisoc_detect_rule_problems')).toBe(0);
     writeFileSync(join(rulesDir, 'canary.yml'), [
       'title: Canary user seen', 'id: 0f7e1b2a-9c3d-4e5f-8a6b-7c8d9e0f1a2b', 'level: high', 'tags: [attack.t1078]',
       'logsource: {product: linux, service: sshd}', 'detection:', '  selection: {user.name: canary}', '  condition: selection', '',
     ].join('\n'));
-    await new Promise((r) => setTimeout(r, 2000));
+    await waitFor('the new rule loaded', async () => (await detectGauge('minisoc_detect_rules_loaded')) === before + 1);
     await post('bastion', [sshd(30, 0, 'Failed password for canary from 192.0.2.1 port 1 ssh2')]);
     await waitFor('the canary alert', async () => (await alerts('Canary user seen')).length === 1);
     writeFileSync(join(rulesDir, 'canary.yml'), 'title: Canary user seen\nid: [not, valid\n');
-    await new Promise((r) => setTimeout(r, 2000));
+    // The broken file was read (a problem reported) and the last good version kept.
+    await waitFor('the broken file reported', async () => (await detectGauge('minisoc_detect_rule_problems')) > 0);
+    expect(await detectGauge('minisoc_detect_rules_loaded')).toBe(before + 1);
     await post('bastion', [sshd(40, 0, 'Failed password for canary from 192.0.2.2 port 1 ssh2')]);
     await waitFor('a second canary alert from the kept rule', async () => {
       const { rows } = await db.query(`SELECT count(*)::int AS n FROM alerts WHERE rule_title = 'Canary user seen'`);

@@ -119,10 +119,11 @@ export interface Proc {
 }
 
 /** Runs a compiled entry point of this repository (dist/...) as a child process. */
-export function runNode(script: string, args: string[], env: Record<string, string | undefined>, nodeArgs: string[] = []): Proc {
+export function runNode(script: string, args: string[], env: Record<string, string | undefined>, nodeArgs: string[] = [], input?: string): Proc {
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', script), ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (input !== undefined) child.stdin!.end(input);
   let out = '';
   let stdout = '';
   let stderr = '';
@@ -139,8 +140,8 @@ export function runNode(script: string, args: string[], env: Record<string, stri
 }
 
 /** Runs a compiled CLI command to completion (killed after `timeoutMs`) and returns its exit code and output. */
-export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const p = runNode('tools/cli/soc.js', args, env);
+export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000, input?: string): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const p = runNode('tools/cli/soc.js', args, env, [], input);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const code = await p.exited;
   clearTimeout(timer);
@@ -167,4 +168,19 @@ export async function startSocUp(env: Record<string, string | undefined>, args: 
     throw new Error(`${err.message}\n${soc.output().slice(-4000)}`);
   });
   return { soc, runtime };
+}
+
+/** The session token of a sign-in answer: the soc_session cookie's value (the body carries none). */
+export function sessionFrom(setCookie: string | string[] | null | undefined): string {
+  const all = Array.isArray(setCookie) ? setCookie.join(', ') : String(setCookie ?? '');
+  const m = /(?:^|[\s,])soc_session=([\w-]+)/.exec(all);
+  if (!m) throw new Error(`no soc_session cookie in ${JSON.stringify(all)}`);
+  return m[1]!;
+}
+
+/** Signs in through an app's inject() as the dashboard does (with the CSRF header) and answers the session token. */
+export async function injectLogin(app: { inject(o: object): Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }> }, name: string, password: string): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/api/login', headers: { 'x-minisoc-request': '1' }, payload: { name, password } });
+  if (res.statusCode !== 200) throw new Error(`sign-in as ${name}: ${res.statusCode} ${res.body}`);
+  return sessionFrom(res.headers['set-cookie'] as string | string[]);
 }

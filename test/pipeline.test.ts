@@ -5,6 +5,7 @@ import pg from 'pg';
 import { freePort } from '../tools/local/postgres.js';
 import { runCli, tempDir, waitFor, type Proc, startSocUp, type SocRuntime } from './harness.js';
 
+const METRICS = 'metrics-token-for-the-pipeline-test';
 let dataDir: string;
 let soc: Proc;
 let http: string;
@@ -13,7 +14,7 @@ let db: pg.Client;
 
 beforeAll(async () => {
   dataDir = tempDir('minisoc-up-');
-  env = { DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, STAGE_MAX_BACKOFF_MS: '2000', INGEST_ALLOW_ANONYMOUS: 'true' };
+  env = { DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), NATS_URL: undefined, DATABASE_URL: undefined, STAGE_MAX_BACKOFF_MS: '2000', INGEST_ALLOW_ANONYMOUS: 'true', METRICS_TOKEN: METRICS };
   let runtime: SocRuntime;
   ({ soc, runtime } = await startSocUp(env));
   http = runtime.httpUrl;
@@ -81,7 +82,8 @@ describe('soc up', () => {
       { record_index: 2, error: 'source.ip: "not-an-ip" is not an IP address', payload: '{"source.ip":"not-an-ip"}' },
     ]);
     await waitFor('the good record', async () => (await count(`SELECT count(*) AS n FROM events WHERE source_id = 'mixed'`)) === 1);
-    const metrics = await (await fetch(`${http}/metrics`)).text();
+    expect((await fetch(`${http}/metrics`)).status).toBe(401);
+    const metrics = await (await fetch(`${http}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } })).text();
     expect(metrics).toMatch(/minisoc_stage_dead_lettered_total\{stage="normalize",stream="INGEST"[^}]*\} 2$/m);
     expect((await fetch(`${http}/healthz`)).status).toBe(200);
   });

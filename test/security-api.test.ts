@@ -16,7 +16,7 @@ import { buildApp } from '../services/http/app.js';
 import { createEnrollmentToken } from '../services/enroll/enroll.js';
 import { addSource, revokeSource } from '../services/ingest/sources.js';
 import { ensureNatsAuth } from '../services/core/nats-accounts.js';
-import { createTestDatabase, startTestNats, tempDir, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, injectLogin, startTestNats, tempDir, type TestDatabase, type TestNats } from './harness.js';
 
 let nats: TestNats;
 let tdb: TestDatabase;
@@ -53,7 +53,7 @@ beforeAll(async () => {
   config = loadConfig({}, { NATS_URL: nats.url });
   for (const role of ['viewer', 'analyst', 'admin'] as const) {
     await createUser(db, `${role}1`, role, `${role}-password`);
-    users[role] = (await app.inject({ method: 'POST', url: '/api/login', payload: { name: `${role}1`, password: `${role}-password` } })).json().token;
+    users[role] = await injectLogin(app, `${role}1`, `${role}-password`);
   }
 }, 120_000);
 

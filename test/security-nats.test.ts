@@ -1,17 +1,22 @@
 // Agent credentials against a real nats-server started from the generated configuration (operator, full resolver):
 // what an enrolled agent may and may not do, one-time and expiring tokens, and revocation.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { fmtCreds } from '@nats-io/jwt';
+import { decode, fmtCreds } from '@nats-io/jwt';
 import { createUser, type KeyPair } from '@nats-io/nkeys';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, migrateToLatest, type Db } from '../services/core/db/index.js';
 import { agentInboxPrefix, ensureTopology } from '../services/core/topology.js';
 import { EnrollError, createEnrollmentToken, enroll, revokeAgent } from '../services/enroll/enroll.js';
+import { addSource } from '../services/ingest/sources.js';
 import { ensureNatsAuth, pushAccountJwt, type NatsAuth } from '../services/core/nats-accounts.js';
 import { startNatsServer, type LocalNats } from '../tools/local/nats-server.js';
+import { credentialsTimes, renewalDue, renewCredentials } from '../agent/enroll.js';
+import { loadConfig } from '../services/core/config.js';
+import { createLogger } from '../services/core/log.js';
+import { buildApp } from '../services/http/app.js';
 import { createTestDatabase, tempDir, waitFor, type TestDatabase } from './harness.js';
 
 let dir: string;
@@ -138,6 +143,93 @@ describe('enrollment tokens', () => {
   it('refuses a key that is not a NATS user key', async () => {
     const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
     await expect(enroll(db, auth, { token, agentId: 'bad-key', publicKey: 'A'.repeat(56) })).rejects.toMatchObject({ statusCode: 400 });
+  });
+});
+
+describe('agent credentials: expiry, limits and names', () => {
+  const limited = { ttlS: 3600, maxPayloadBytes: 4096, maxSubs: 16, maxDataBytes: -1 };
+  async function enrolledWith(agentId: string, limits: typeof limited): Promise<{ jwt: string; creds: Uint8Array }> {
+    const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
+    const kp = createUser();
+    const { jwt } = await enroll(db, auth, { token, agentId, publicKey: kp.getPublicKey() }, limits);
+    return { jwt, creds: fmtCreds(jwt, kp) };
+  }
+
+  it('expire after 30 days by default and carry payload and subscription limits', async () => {
+    const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
+    const { jwt } = await enroll(db, auth, { token, agentId: 'lim-1', publicKey: createUser().getPublicKey() });
+    const claims = decode<{ payload: number; subs: number }>(jwt);
+    expect(claims.exp! - claims.iat).toBe(30 * 86400);
+    expect(claims.nats).toMatchObject({ payload: 2 * 1024 * 1024, subs: 16 });
+  });
+
+  it('are refused by the server once expired', async () => {
+    const { creds } = await enrolledWith('exp-1', { ...limited, ttlS: 1 });
+    await waitFor('the expired credentials to be refused', async () => {
+      try {
+        const nc = await connect({ servers: server.url, authenticator: credsAuthenticator(creds), reconnect: false });
+        await nc.close();
+        return false;
+      } catch (err) {
+        return /authori[sz]ation|expired/i.test(String((err as Error).message));
+      }
+    }, 30_000, 250);
+  });
+
+  it('cannot publish more than its payload limit', async () => {
+    const { creds } = await enrolledWith('pay-1', limited);
+    const { nc } = await agentConnection('pay-1', creds);
+    // The server tells this connection the user's limit instead of its own 8 MB, and enforces it.
+    expect(nc.info?.max_payload).toBe(4096);
+    expect(() => nc.publish('telemetry.pay-1', new Uint8Array(8192))).toThrow(/max_payload/);
+    nc.publish('telemetry.pay-1', new Uint8Array(1000));
+    await nc.flush();
+  });
+
+  it('keep agent ids and ingest source names apart', async () => {
+    await addSource(db, { name: 'firewall', format: 'json', createdBy: 'test' });
+    const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
+    await expect(enroll(db, auth, { token, agentId: 'firewall', publicKey: createUser().getPublicKey() })).rejects.toMatchObject({ statusCode: 409 });
+    await enrolled('edge-1');
+    await expect(addSource(db, { name: 'edge-1', format: 'json', createdBy: 'test' })).rejects.toThrow(/enrolled agent/);
+  });
+});
+
+describe('renewal', () => {
+  it('gives an agent fresh credentials for its own key, signed for with its seed, and refuses a revoked one', async () => {
+    const config = loadConfig({}, { DATABASE_URL: database.url, NATS_URL: server.url, NATS_AUTH_DIR: join(dir, 'nats-auth'), AGENT_CREDS_TTL_S: '600' });
+    const app = await buildApp({ nc: backend, config, log: createLogger('renew-test', 'silent'), db: () => db }, { plugins: ['enroll'] });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const credsFile = join(dir, 'renew-1.creds');
+      const { token } = await createEnrollmentToken(db, { ttlS: 600, createdBy: 'test' });
+      const kp = createUser();
+      const { jwt } = await enroll(db, auth, { token, agentId: 'renew-1', publicKey: kp.getPublicKey() }, { ttlS: 60, maxPayloadBytes: 4096, maxSubs: 16, maxDataBytes: -1 });
+      writeFileSync(credsFile, fmtCreds(jwt, kp), { mode: 0o600 });
+      const before = await credentialsTimes(credsFile);
+      expect(before.expiresAtMs! - before.issuedAtMs).toBe(60_000);
+      expect(renewalDue(before, before.issuedAtMs + 30_000)).toBe(false);
+      expect(renewalDue(before, before.issuedAtMs + 45_000)).toBe(true);
+
+      await renewCredentials({ server: url, credsFile, agentId: 'renew-1' });
+      const after = await credentialsTimes(credsFile);
+      expect(after.expiresAtMs! - after.issuedAtMs).toBe(600_000);
+      const { nc } = await agentConnection('renew-1', readFileSync(credsFile));
+      expect((await jetstream(nc).publish('telemetry.renew-1', new TextEncoder().encode('r'))).stream).toBe('TELEMETRY');
+      expect((await db.selectFrom('audit_log').select('action').where('target', '=', 'renew-1').execute()).map((r) => r.action)).toContain('agent.renew');
+
+      // Someone else's key cannot renew it: the signature is checked against the public key sent.
+      const other = createUser();
+      const forged = await fetch(`${url}/api/enroll/renew`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ agentId: 'renew-1', publicKey: kp.getPublicKey(), atMs: Date.now(), signature: Buffer.from(other.sign(new TextEncoder().encode(`minisoc-renew:renew-1:${Date.now()}`))).toString('base64url') }),
+      });
+      expect(forged.status).toBe(401);
+      await revokeAgent(db, auth, 'renew-1');
+      await expect(renewCredentials({ server: url, credsFile, agentId: 'renew-1' })).rejects.toThrow(/401.*no active credentials/);
+    } finally {
+      await app.close();
+    }
   });
 });
 

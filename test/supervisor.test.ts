@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../tools/local/postgres.js';
-import { ROOT, createTestDatabase, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats, startSocUp } from './harness.js';
+import { ROOT, createTestDatabase, runCli, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats, startSocUp } from './harness.js';
 
 const CRASH = 'crash-me-a7f3';
 const STALL = 'stall-me-c91e';
@@ -18,6 +18,7 @@ let dataDir: string;
 let soc: Proc;
 let db: pg.Client;
 let http: string;
+let env: Record<string, string>;
 const healthTimes: { ms: number; status: number }[] = [];
 
 beforeAll(async () => {
@@ -25,12 +26,13 @@ beforeAll(async () => {
   dataDir = tempDir('minisoc-supervisor-');
   const port = await freePort();
   http = `http://127.0.0.1:${port}`;
-  ({ soc } = await startSocUp({
+  env = {
     NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), INGEST_ALLOW_ANONYMOUS: 'true',
     // Quicker redelivery and stall detection than the defaults, so the test does not wait minutes.
     STAGE_ACK_WAIT_MS: '2000', STAGE_MAX_DELIVERIES: String(MAX_DELIVERIES), SERVICE_STALL_MS: '4000',
     MINISOC_TEST_FAULT_STAGE: 'normalize', MINISOC_TEST_CRASH_MARKER: CRASH, MINISOC_TEST_STALL_MARKER: STALL,
-  }));
+  };
+  ({ soc } = await startSocUp(env));
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
 });
@@ -119,6 +121,11 @@ describe('soc up supervisor', () => {
     // Each record crashed it MAX_DELIVERIES times; a first crash may have held both.
     expect(byName.get('normalize')!.restarts).toBeGreaterThanOrEqual(2 * MAX_DELIVERIES - 1);
     for (const name of ['http', 'store', 'detect', 'enrich']) expect(byName.get(name)!.restarts, name).toBe(0);
+    // `soc stats` reads the same states from DATA_DIR/services.json.
+    const cli = await runCli(['stats', '--json'], env);
+    expect(cli.code, cli.stderr).toBe(0);
+    const fromCli = (JSON.parse(cli.stdout) as { services: { name: string; restarts: number }[] }).services;
+    expect(fromCli.find((x) => x.name === 'normalize')!.restarts).toBe(byName.get('normalize')!.restarts);
     probing = false;
     await prober;
     expect(healthTimes.some((t) => t.status === 503)).toBe(true);

@@ -12,14 +12,16 @@ const config = loadAgentConfig();
 const agent = new Agent({ config, log: createLogger('synthetic-agent', { level: config.logLevel, stderr: true }), collect: false });
 await agent.start();
 let next = 0;
+let ticker: NodeJS.Timeout | undefined;
 if (perTick > 0) {
-  setInterval(() => {
+  ticker = setInterval(() => {
     agent.emit(syntheticEvents(run, next, perTick));
     next += perTick;
   }, tickMs);
 }
 process.on('SIGTERM', () => {
-  // Tests compare what arrived with what was made.
+  // Nothing is made after the count is told: tests compare what arrived with what was made.
+  clearInterval(ticker);
   process.stderr.write(`synthetic-agent emitted ${next}\n`);
   void agent.stop().then(() => process.exit(0));
 });

@@ -6,7 +6,7 @@ import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import pg from 'pg';
 import type { Config } from '../core/config.js';
-import type { Db } from '../core/db/index.js';
+import { createDb, type Db } from '../core/db/index.js';
 import { ConfigError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { ApiError, errorBody } from '../core/http.js';
@@ -25,6 +25,7 @@ export interface ApiDeps {
 function statusOf(err: FastifyError | Error): number {
   if (err instanceof ApiError) return err.statusCode;
   if (err instanceof ValidationError) return 400;
+  if ((err as { code?: string }).code === QUERY_CANCELED) return 503;
   const code = (err as FastifyError).statusCode;
   if (code && code >= 400 && code < 500) return code;
   // Postgres rejecting a value the schema let through (a malformed time, say) is still the caller's input.
@@ -33,8 +34,19 @@ function statusOf(err: FastifyError | Error): number {
   return 500;
 }
 
+/** Postgres's code for a statement cancelled by statement_timeout. */
+const QUERY_CANCELED = '57014';
+
 function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
   let pool: pg.Pool | undefined;
+  // Analysts' reads get a pool of their own with a statement timeout: a slow search waits for its own connections
+  // and is cancelled after ANALYST_QUERY_TIMEOUT_MS, while writes (triage, users, sessions) keep the main pool.
+  let analystDb: Db | undefined;
+  const reads = () => {
+    if (!deps.config.DATABASE_URL) return deps.db();
+    analystDb ??= createDb(deps.config.DATABASE_URL, { max: deps.config.ANALYST_DB_POOL_MAX, statementTimeoutMs: deps.config.ANALYST_QUERY_TIMEOUT_MS });
+    return analystDb;
+  };
   // Exports hold a connection for as long as the download lasts, so they get their own small pool.
   const exportPool = () => {
     if (!deps.config.DATABASE_URL) throw new ConfigError('DATABASE_URL is not set: exports need PostgreSQL');
@@ -50,12 +62,15 @@ function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
     app.setErrorHandler((err: FastifyError, req, reply) => {
       const status = statusOf(err);
-      if (status >= 500) req.log.error({ err }, 'request failed');
-      void reply.code(status).send(errorBody(status, status >= 500 ? 'internal error' : err.message));
+      if (status >= 500 && status !== 503) req.log.error({ err }, 'request failed');
+      const message = (err as { code?: string }).code === QUERY_CANCELED
+        ? `the query took longer than ${deps.config.ANALYST_QUERY_TIMEOUT_MS} ms (ANALYST_QUERY_TIMEOUT_MS) and was cancelled: narrow the time range or filters`
+        : status >= 500 ? 'internal error' : err.message;
+      void reply.code(status).send(errorBody(status, message));
     });
-    app.addHook('onClose', async () => { await pool?.end(); });
-    await app.register(triageRoutes(deps.db));
-    await app.register(searchRoutes(deps.db, exportPool));
+    app.addHook('onClose', async () => { await pool?.end(); await analystDb?.destroy(); });
+    await app.register(triageRoutes(deps.db, reads));
+    await app.register(searchRoutes(reads, exportPool));
     await app.register(opsRoutes(deps));
   };
 }
@@ -70,7 +85,8 @@ export function apiPlugin(deps: ApiDeps) {
       const rows = Object.entries(doc.paths ?? {}).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) =>
         `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(op.summary ?? '')}</td></tr>`));
       return reply.type('text/html; charset=utf-8').send(`<!doctype html><meta charset="utf-8"><title>MiniSOC API</title>
-<h1>MiniSOC API</h1><p>The OpenAPI document: <a href="/api/docs/json">/api/docs/json</a>. Sign in with POST /api/login, then send
+<h1>MiniSOC API</h1><p>The OpenAPI document: <a href="/api/docs/json">/api/docs/json</a>. Sign in with POST /api/login (with the header
+<code>x-minisoc-request: 1</code>), then send the <code>soc_session</code> cookie, or its value as
 <code>Authorization: Bearer &lt;token&gt;</code>.</p><table>${rows.join('\n')}</table>`);
     });
   }, { name: 'minisoc-api', dependencies: ['minisoc-auth'], encapsulate: true });

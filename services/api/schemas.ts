@@ -91,10 +91,13 @@ export const Stats = Type.Object({
   dlq: Type.Object({ count: Type.Integer() }),
   agents: Type.Object({ online: Type.Integer(), degraded: Type.Integer(), offline: Type.Integer() }),
   eventsPerSecond: Type.Number(),
+  services: Type.Union([Type.Array(Type.Object({ name: Str, state: Str, since: Time, restarts: Type.Integer(), lastExit: Type.Union([Str, Type.Null()]) })), Type.Null()]),
 });
 
 export const RuleItem = Type.Object({
   id: Str, title: Str, level: Str, kind: Str, techniques: Type.Array(Str), hits: Type.Integer(), file: Str, error: Type.Optional(Str),
+  status: Type.Optional(Str), author: Type.Optional(Str), logsource: Type.Optional(Str),
+  excluded: Type.Optional(Type.String({ description: 'why the rules policy leaves the rule out' })),
 });
 
 export const DeadLetter = Type.Object({

@@ -6,6 +6,7 @@ import type { Db } from '../core/db/index.js';
 import { audit } from '../core/audit.js';
 import { ValidationError } from '../core/errors.js';
 import { hashToken, newToken } from '../core/tokens.js';
+import { COMMON_PASSWORDS } from './common-passwords.js';
 
 export const ROLES = ['viewer', 'analyst', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -42,6 +43,30 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(want, got);
 }
 
+/** The shortest password accepted. */
+export const MIN_PASSWORD_LENGTH = 12;
+const COMMON = new Set(COMMON_PASSWORDS);
+const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i' };
+
+/** Why a password is refused (too short, commonly used, the user's name), or null when it is acceptable. */
+export function passwordProblem(password: string, userName?: string): string | null {
+  if (password.length < MIN_PASSWORD_LENGTH) return `password: at least ${MIN_PASSWORD_LENGTH} characters`;
+  if (password.length > 1024) return 'password: at most 1024 characters';
+  const lower = password.toLowerCase();
+  const unleet = (t: string) => [...t].map((c) => LEET[c] ?? c).join('');
+  // Letters written as digits (p4ssw0rd), with a trailing run of digits and marks kept as typed (p4ssw0rd1234).
+  const [, body = '', tail = ''] = /^(.*?)([\d!@#$%^&*.]*)$/.exec(lower) ?? [];
+  if (COMMON.has(lower) || COMMON.has(unleet(lower)) || COMMON.has(unleet(body) + tail)) return 'password: this is a commonly used password; choose another';
+  if (new Set(lower).size < 4) return 'password: too few different characters';
+  if (userName && lower === userName.toLowerCase()) return 'password: must not be the user name';
+  return null;
+}
+
+export function checkPasswordPolicy(password: string, userName?: string): void {
+  const problem = passwordProblem(password, userName);
+  if (problem) throw new ValidationError(problem);
+}
+
 export function isRole(v: string): v is Role {
   return (ROLES as readonly string[]).includes(v);
 }
@@ -54,7 +79,7 @@ export function checkUserName(name: string): string {
 export async function createUser(db: Db, name: string, role: Role, password: string): Promise<AuthUser> {
   checkUserName(name);
   if (!isRole(role)) throw new ValidationError(`role ${JSON.stringify(role)}: expected one of ${ROLES.join(', ')}`);
-  if (password.length < 8) throw new ValidationError('password: at least 8 characters');
+  checkPasswordPolicy(password, name);
   const res = await db.insertInto('users').values({ name, role, password_hash: await hashPassword(password) })
     .onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
   if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) throw new ValidationError(`user ${JSON.stringify(name)} already exists`);
@@ -73,6 +98,42 @@ export async function checkPassword(db: Db, name: string, password: string): Pro
   const ok = await verifyPassword(password, row?.password_hash ?? 'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
   if (!row || !ok || row.disabled || !isRole(row.role)) return null;
   return { name: row.name, role: row.role };
+}
+
+/** Thrown when a user named by an operator does not exist. */
+export class UnknownUserError extends ValidationError {
+  override name = 'UnknownUserError';
+}
+
+async function updateUser(db: Db, name: string, set: { disabled?: boolean; role?: Role; password_hash?: string }): Promise<void> {
+  const res = await db.updateTable('users').set(set).where('name', '=', name).executeTakeFirst();
+  if (Number(res.numUpdatedRows) === 0) throw new UnknownUserError(`no user ${JSON.stringify(name)}`);
+}
+
+/** Ends every session and API token of a user; answers how many. */
+export async function endSessions(db: Db, name: string): Promise<number> {
+  const res = await db.deleteFrom('auth_tokens').where('user_name', '=', name).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
+/** Disables (or enables) a user; disabling ends their sessions at once. */
+export async function setDisabled(db: Db, name: string, disabled: boolean): Promise<void> {
+  await updateUser(db, name, { disabled });
+  if (disabled) await endSessions(db, name);
+}
+
+/** Sets a new password (the policy applies) and ends the user's sessions. */
+export async function resetPassword(db: Db, name: string, password: string): Promise<void> {
+  checkPasswordPolicy(password, name);
+  await updateUser(db, name, { password_hash: await hashPassword(password) });
+  await endSessions(db, name);
+}
+
+/** Changes a user's role; their sessions end so no session carries the old role. */
+export async function setRole(db: Db, name: string, role: string): Promise<void> {
+  if (!isRole(role)) throw new ValidationError(`role ${JSON.stringify(role)}: expected one of ${ROLES.join(', ')}`);
+  await updateUser(db, name, { role });
+  await endSessions(db, name);
 }
 
 /** Issues a token (only its hash is stored). ttlMs null: it never expires (API tokens until revoked). */

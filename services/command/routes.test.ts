@@ -2,7 +2,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, startTestNats, type TestDatabase, type TestNats } from '../../test/harness.js';
+import { createTestDatabase, injectLogin, startTestNats, type TestDatabase, type TestNats } from '../../test/harness.js';
 import { createUser } from '../auth/users.js';
 import { loadConfig } from '../core/config.js';
 import { createDb, migrateToLatest, type Db } from '../core/db/index.js';
@@ -27,8 +27,7 @@ beforeAll(async () => {
   app = await buildApp(deps, { plugins: ['api', 'commands'] });
   for (const role of ['viewer', 'analyst', 'admin'] as const) {
     await createUser(db, `${role}1`, role, `${role}-password`);
-    const res = await app.inject({ method: 'POST', url: '/api/login', payload: { name: `${role}1`, password: `${role}-password` } });
-    tokens[role] = (res.json() as { token: string }).token;
+    tokens[role] = await injectLogin(app, `${role}1`, `${role}-password`);
   }
   await db.insertInto('agents').values({
     id: 'web-1', hostname: 'web-1', os: 'Debian 12', version: '0.1.0', ips: ['10.0.0.5'], status: 'degraded', status_reason: 'spool full (3 batches, 900 bytes)',
@@ -98,5 +97,10 @@ describe('agents and commands over HTTP', () => {
     expect(await bad({ action: 'ping' }, '/api/agents/ghost/commands')).toEqual({ status: 404, message: 'no agent "ghost" has ever sent a heartbeat' });
     expect((await bad({ action: 'ping' }, '/api/agents/bad%20id/commands')).status).toBe(400);
     expect(await db.selectFrom('commands').select('id').execute()).toHaveLength(1);
+    // Refused commands are audited: who tried what on which agent.
+    const refused = await db.selectFrom('audit_log').select(['actor', 'target', 'detail']).where('action', '=', 'command.refused').orderBy('id').execute();
+    expect(refused.map((r) => [r.actor, r.target, (r.detail as { action: string }).action])).toEqual([
+      ['admin1', 'agent:web-1', 'format-disk'], ['admin1', 'agent:web-1', 'kill-process'], ['admin1', 'agent:web-1', 'ping'],
+    ]);
   });
 });

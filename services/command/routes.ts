@@ -1,5 +1,6 @@
 // HTTP routes for agents and their commands: list agents with their health, send a command, follow it.
 import fp from 'fastify-plugin';
+import { audit } from '../core/audit.js';
 import { Type } from 'typebox';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
@@ -71,7 +72,11 @@ export function commandRoutes(deps: { db: () => Db; config: Config }) {
         return reply.code(202).send(cmd);
       } catch (err) {
         if (err instanceof UnknownAgent) return sendError(reply, 404, err.message);
-        if (err instanceof ValidationError) return sendError(reply, 400, err.message);
+        if (err instanceof ValidationError) {
+          // A command the allow-list or its argument rules refuse is worth an operator's eye: who tried what.
+          await audit(deps.db(), req.user!.name, 'command.refused', `agent:${req.params.id}`, { action: req.body.action.slice(0, 64), reason: err.message.slice(0, 500) });
+          return sendError(reply, 400, err.message);
+        }
         throw err;
       }
     });

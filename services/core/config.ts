@@ -19,6 +19,11 @@ const schema = z.object({
   NATS_AUTH_DIR: z.string().optional(),
   /** NATS URL(s) enrolled agents are told to use, comma separated (default: NATS_URL). */
   AGENT_NATS_URLS: z.string().optional(),
+  /** How long an enrolled agent's NATS credentials last; agents renew them before (POST /api/enroll/renew). */
+  AGENT_CREDS_TTL_S: positiveInt.default(30 * 86400),
+  /** Limits in every agent's user JWT: largest message (the agent's batchMaxBytes must stay below) and subscriptions. */
+  AGENT_MAX_PAYLOAD_BYTES: positiveInt.default(2 * 1024 * 1024),
+  AGENT_MAX_SUBS: positiveInt.default(16),
   /** Enrollment requests (POST /api/enroll) one address may make per minute. */
   ENROLL_RATE_LIMIT_PER_MIN: positiveInt.default(30),
   /** HTTPS for the API: certificate and key (PEM); with TLS_CA_FILE, client certificates signed by that CA are requested. */
@@ -34,9 +39,21 @@ const schema = z.object({
   /** Address and port of the HTTP API (ingest, /metrics, /healthz). */
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: port.default(8080),
+  /** Failed sign-ins one account, and one address, may make in LOGIN_LOCKOUT_MS before it is locked for LOGIN_LOCKOUT_MS. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt.default(20),
+  LOGIN_LOCKOUT_MS: positiveInt.default(15 * 60_000),
+  /** Analysts' reads (search, incidents, network) run on their own pool of this many connections, each statement
+   * cancelled after ANALYST_QUERY_TIMEOUT_MS, so slow searches cannot take the connections or the time of writes. */
+  ANALYST_DB_POOL_MAX: positiveInt.max(100).default(4),
+  ANALYST_QUERY_TIMEOUT_MS: positiveInt.default(15_000),
+  /** Bearer token that may read /metrics on the HTTP port (Prometheus); without it, only an admin's session may. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Port for /metrics of a service running alone without the HTTP API (0 = off). */
   METRICS_PORT: port.default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Longest time a client may take to send a whole request (headers and body): a slow sender holds a connection no longer. */
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   /** Largest accepted POST /api/ingest body. */
   INGEST_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
   /** Accept POST /api/ingest without a source token (development only): requests are then filed under ?source= as given. */
@@ -48,9 +65,13 @@ const schema = z.object({
   /** Syslog listener ports (0 = off); messages are filed under SYSLOG_SOURCE. */
   SYSLOG_UDP_PORT: port.default(0),
   SYSLOG_TCP_PORT: port.default(0),
+  /** Longest syslog message kept whole; longer ones are cut there and counted (minisoc_syslog_truncated_total). */
+  SYSLOG_MAX_MESSAGE_BYTES: positiveInt.max(1024 * 1024).default(64 * 1024),
   SYSLOG_SOURCE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('syslog'),
-  /** Directories of Sigma rules (comma separated), reloaded when a file changes. */
-  RULES_DIR: z.string().default('./rules'),
+  /** Directories of Sigma rules (comma separated), reloaded when a file changes: MiniSOC's own pack and the SigmaHQ pack. */
+  RULES_DIR: z.string().default('./rules,./rules-sigmahq'),
+  /** The rules policy (YAML or JSON: statuses, folders, enable, disable, levels, placeholders); default DATA_DIR/rules-policy.yml, built-in defaults when missing. */
+  RULES_POLICY: z.string().optional(),
   /** This detect instance evaluates shard i of N of the rules ("i/N"). */
   DETECT_SHARD: z.string().default('0/1'),
   /** How many detect shards run: every service needs the same value, as it decides the durables on ENRICHED. */

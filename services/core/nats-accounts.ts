@@ -161,11 +161,32 @@ export function agentPermissions(agentId: string) {
   };
 }
 
-/** A user JWT for an agent's own public key, signed by the account signing key. */
-export async function issueAgentJwt(auth: NatsAuth, agentId: string, publicKey: string, tags: string[] = []): Promise<{ jwt: string; jti: string; issuedAt: number }> {
-  const jwt = await encodeUser(`agent-${agentId}`, publicKey, auth.account, { ...agentPermissions(agentId), tags }, { signer: auth.signer });
+/** What an agent signs to renew its credentials: its id and the time, so a captured request is useless minutes later. */
+export function renewalMessage(agentId: string, atMs: number): string {
+  return `minisoc-renew:${agentId}:${atMs}`;
+}
+
+/** How long an agent's credentials last, and what one connection of an agent may use. */
+export interface AgentCredentialLimits {
+  ttlS: number;
+  /** Largest message (bytes): the agent's batchMaxBytes must stay below it. */
+  maxPayloadBytes: number;
+  /** Subscriptions: its command subject, its inbox and a few for the client library. */
+  maxSubs: number;
+  /** Bytes (-1: no limit). Recorded in the JWT; nats-server enforces payload and subscriptions per user. */
+  maxDataBytes: number;
+}
+
+export const DEFAULT_AGENT_LIMITS: AgentCredentialLimits = { ttlS: 30 * 86400, maxPayloadBytes: 2 * 1024 * 1024, maxSubs: 16, maxDataBytes: -1 };
+
+/** A user JWT for an agent's own public key, signed by the account signing key, expiring after `limits.ttlS`. */
+export async function issueAgentJwt(auth: NatsAuth, agentId: string, publicKey: string, tags: string[] = [], limits: AgentCredentialLimits = DEFAULT_AGENT_LIMITS): Promise<{ jwt: string; jti: string; issuedAt: number; expiresAt: number }> {
+  const exp = Math.floor(Date.now() / 1000) + limits.ttlS;
+  const jwt = await encodeUser(`agent-${agentId}`, publicKey, auth.account, {
+    ...agentPermissions(agentId), tags, payload: limits.maxPayloadBytes, subs: limits.maxSubs, data: limits.maxDataBytes,
+  }, { signer: auth.signer, exp });
   const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string; iat: number };
-  return { jwt, jti: claims.jti, issuedAt: claims.iat };
+  return { jwt, jti: claims.jti, issuedAt: claims.iat, expiresAt: exp };
 }
 
 /** Re-signs the account JWT with these revocations and keeps it for the next server start (resolver_preload). */

@@ -1,10 +1,11 @@
 // What every service gets (config, NATS, database, logger) and how it runs alone or beside the others.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig, type Config } from './config.js';
 import { createDb, migrateToLatest, type Db } from './db/index.js';
 import { ConfigError } from './errors.js';
+import { Health } from './health.js';
 import { createLogger, type Logger } from './log.js';
 import { registry } from './metrics.js';
 import { connectNats } from './nats.js';
@@ -58,17 +59,28 @@ export function lazyDb(config: Config): { get: () => Db; close: () => Promise<vo
   };
 }
 
-/** Serves /metrics and /healthz on METRICS_PORT for a service running without the HTTP API. */
-export function serveMetrics(port: number, host: string): Server {
+/**
+ * Serves, on METRICS_PORT, for a service running without the HTTP API: /metrics; /livez (the process answers:
+ * for liveness probes, which restart it); /readyz and /healthz (NATS, Postgres when used, the event loop: 503
+ * naming what fails, for readiness probes, which only hold traffic back).
+ */
+export function serveMetrics(port: number, host: string, health?: Health): Server {
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
   const server = createServer((req, res) => {
-    if (req.url === '/metrics') {
+    const path = req.url?.split('?')[0];
+    if (path === '/metrics') {
       registry.metrics().then((body) => {
         res.writeHead(200, { 'content-type': registry.contentType });
         res.end(body);
       }, () => { res.writeHead(500); res.end(); });
-    } else if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"ok":true}');
+    } else if (path === '/livez') {
+      json(res, 200, { ok: true });
+    } else if (path === '/readyz' || path === '/healthz') {
+      const report = health?.report() ?? { ok: true };
+      json(res, report.ok ? 200 : 503, report);
     } else {
       res.writeHead(404);
       res.end();
@@ -126,7 +138,12 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
   held.nc = nc;
   await ensureTopology(await jetstreamManager(nc), topologyLimits(config), log);
   if (opts.needsDb) await migrateToLatest(db.get(), log);
-  held.metrics = config.METRICS_PORT ? serveMetrics(config.METRICS_PORT, config.HTTP_HOST) : undefined;
+  if (config.METRICS_PORT) {
+    const health = new Health(nc, db.get, Boolean(opts.needsDb && config.DATABASE_URL));
+    health.start();
+    held.metrics = serveMetrics(config.METRICS_PORT, config.HTTP_HOST, health);
+    held.metrics.on('close', () => health.stop());
+  }
   try {
     service = await start({ config, nc, log, db: db.get });
   } catch (err) {

@@ -147,5 +147,7 @@ export function buildAlert(input: AlertInput): Alert {
     count: 1,
     source_id: e.source_id ?? '',
     entities,
+    rule_author: (rule.author ?? '').slice(0, 500),
+    rule_references: rule.references.slice(0, 20),
   };
 }

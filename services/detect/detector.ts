@@ -49,6 +49,8 @@ export interface DetectorStats {
   alerts: number;
   /** Events whose evaluation threw (counted, never fatal). */
   errors: number;
+  /** Rule matches dropped by a Sigma filter. */
+  filtered: number;
   rules: Record<string, RuleStats>;
   correlation: CorrelationStats;
 }
@@ -82,6 +84,8 @@ interface Entry {
   alerts: boolean;
   /** Feeds a correlation. */
   feeds: boolean;
+  /** Sigma filters on this rule: a match that one of them (on its logsource) also matches is dropped. */
+  filters?: CompiledDetection[];
 }
 
 /**
@@ -156,13 +160,16 @@ export class Detector {
   private readonly timeMs: Float64Array;
   private readonly clock: () => number;
   private readonly repeats = new Map<string, Repeat>();
-  private counters = { events: 0, evaluations: 0, alerts: 0, errors: 0 };
+  private counters = { events: 0, evaluations: 0, alerts: 0, errors: 0, filtered: 0 };
   /** Clock time of the last batch, and event time (the correlation watermark) after it: tick() extrapolates from them. */
   private arrivalMs = NaN;
   private arrivalWatermark = -Infinity;
 
-  constructor(rules: readonly SigmaRule[], private readonly opts: DetectorOptions = {}) {
+  constructor(allRules: readonly SigmaRule[], private readonly opts: DetectorOptions = {}) {
     this.clock = opts.clock ?? Date.now;
+    // Sigma filters are not rules of their own: they are attached to the rules they name, below.
+    const filters = allRules.filter((r): r is DetectionRule => r.kind === 'detection' && r.filter !== undefined);
+    const rules = filters.length ? allRules.filter((r) => !(r.kind === 'detection' && r.filter !== undefined)) : allRules;
     this.rules = rules;
     const byRef = new Map<string, SigmaRule>();
     for (const r of rules) { byRef.set(r.id, r); if (r.name) byRef.set(r.name, r); }
@@ -223,6 +230,7 @@ export class Detector {
       return false;
     });
     this.engine = new CorrelationEngine(live, resolve, { ...DEFAULT_CORRELATION_OPTIONS, ...opts.correlation });
+    if (filters.length) this.attachFilters(filters, resolve, matchOpts);
     for (const e of this.compiled) {
       e.alerts = this.owned.has(e.id) && this.alerting.has(e.id);
       e.feeds = this.engine.consumes(e.id);
@@ -232,6 +240,30 @@ export class Detector {
     this.hits = new Uint32Array(n);
     this.evals = new Float64Array(n);
     this.timeMs = new Float64Array(n);
+  }
+
+  /** Compiles each filter once and hangs it on the compiled rules it names; a filter naming no known rule is reported. */
+  private attachFilters(filters: DetectionRule[], resolve: (ref: string) => SigmaRule | undefined, matchOpts: { placeholders: Readonly<Record<string, readonly string[]>> }): void {
+    const byId = new Map(this.compiled.map((e) => [e.id, e]));
+    for (const f of filters) {
+      let c: CompiledDetection;
+      try {
+        c = compileDetection(f, this.slots, matchOpts);
+      } catch (e) {
+        if (!(e instanceof ValueError)) throw e;
+        this.problems.push({ file: f.source.file, line: f.source.line, message: `filter '${f.title}' not loaded: ${e.message}`, severity: 'error' });
+        continue;
+      }
+      for (const ref of f.filter ?? []) {
+        const target = resolve(ref);
+        if (!target) {
+          this.problems.push({ file: f.source.file, line: f.source.line, message: `filter '${f.title}': no rule '${ref}'`, severity: 'warning' });
+          continue;
+        }
+        const entry = byId.get(target.id);
+        if (entry) (entry.filters ??= []).push(c);
+      }
+    }
   }
 
   /** Number of detection rules compiled (including those only feeding correlations). */
@@ -325,6 +357,11 @@ export class Detector {
     for (let i = 0; i < n; i++) bits[seen[i]! >>> 5] = 0;
   }
 
+  private filtered(filters: readonly CompiledDetection[], ls: EventLogsource, ctx: EvalContext): boolean {
+    for (const f of filters) if (logsourceMatches(f.rule.logsource, ls) && f.match(ctx)) return true;
+    return false;
+  }
+
   private eventTime(e: Event): number {
     const t = e.timestamp ? Date.parse(e.timestamp) : NaN;
     return Number.isNaN(t) ? this.clock() : t;
@@ -365,7 +402,8 @@ export class Detector {
       this.counters.events++;
       try {
         ctx.reset(e);
-        const cands = this.candidates(eventLogsource(e));
+        const ls = eventLogsource(e);
+        const cands = this.candidates(ls);
         const code = e.event?.code;
         const byCode = cands.byCode;
         const plan = (code && byCode.size && (byCode.get(code) ?? byCode.get(code.toLowerCase()))) || cands.any;
@@ -384,6 +422,7 @@ export class Detector {
             this.timeMs[ri]! += performance.now() - t0;
           } else hit = r.c.match(ctx);
           if (!hit) continue;
+          if (r.filters && this.filtered(r.filters, ls, ctx)) { this.counters.filtered++; continue; }
           this.hits[ri]!++;
           if (Number.isNaN(timeMs)) {
             const parsed = e.timestamp ? Date.parse(e.timestamp) : NaN;

@@ -1,4 +1,5 @@
 // The detect service: enriched batches through the Sigma engine, alerts to alerts.<level>, hot rule reload.
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { Counter, Gauge } from 'prom-client';
@@ -9,6 +10,7 @@ import { decoder, type Output, type Stage } from '../core/runner.js';
 import { startStages, type RunningService, type ServiceContext } from '../core/service.js';
 import { KV_BUCKETS, SEVERITIES, detectDurable, subjects, type Severity } from '../core/topology.js';
 import { Detector, type DetectorSnapshot } from './detector.js';
+import { applyPolicy, policyFile, readPolicy, ruleDirs } from './policy.js';
 import { RuleDirectory } from './rules-dir.js';
 import { formatProblem } from './sigma/types.js';
 
@@ -40,17 +42,27 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
   if (shard.count !== config.DETECT_SHARDS) {
     throw new ConfigError(`DETECT_SHARD=${config.DETECT_SHARD} but DETECT_SHARDS=${config.DETECT_SHARDS}: set DETECT_SHARDS=${shard.count} for every service, since it decides the durable consumer of each shard`);
   }
-  const dir = new RuleDirectory(config.RULES_DIR.split(',').map((d) => d.trim()).filter(Boolean));
+  const dir = new RuleDirectory(ruleDirs(config.RULES_DIR));
+  const policyPath = policyFile(config);
+  let policy = readPolicy(policyPath);
   const build = (prev?: Detector): Detector => {
     const v = dir.load();
+    // The policy is read again on every reload; a policy that no longer parses keeps the previous one.
+    try {
+      policy = readPolicy(policyPath);
+    } catch (err) {
+      if (!prev) throw err;
+      log.error({ err: errorMessage(err) }, 'rules policy unreadable; the previous policy stays');
+    }
     for (const p of v.problems) (p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log))({ rule: formatProblem(p) }, 'rule problem');
     if (v.kept.length) log.warn({ files: v.kept }, 'kept the previous version of rule files that no longer load');
-    const d = new Detector(v.rules, { shard });
-    for (const p of d.problems) log.error({ rule: formatProblem(p) }, 'rule not compiled');
+    const run = applyPolicy(v.rules, policy);
+    const d = new Detector(run.rules, { shard, placeholders: policy.placeholders });
+    for (const p of d.problems) log.warn({ rule: formatProblem(p) }, 'rule not compiled');
     if (prev) d.restore(prev.snapshot());
-    rulesLoaded.set(v.rules.length);
+    rulesLoaded.set(d.size);
     ruleProblems.set(v.problems.length + d.problems.length);
-    log.info({ rules: d.size, problems: v.problems.length + d.problems.length, shard: `${shard.index}/${shard.count}` }, 'rules loaded');
+    log.info({ rules: d.size, excluded: run.excluded.length, problems: v.problems.length + d.problems.length, shard: `${shard.index}/${shard.count}` }, 'rules loaded');
     return d;
   };
   let detector = build();
@@ -94,16 +106,21 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
     }))).finally(() => { ticking = false; });
   }, 1000);
   const saver = setInterval(() => void checkpoint(), config.DETECT_CHECKPOINT_MS);
-  const watcher = dir.watch(() => {
+  const reload = () => {
     try {
       detector = build(detector);
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'rule reload failed; the previous rules stay');
     }
-  });
+  };
+  const watcher = dir.watch(reload);
+  // The policy file usually sits in DATA_DIR beside busy stores, so it is polled rather than watched.
+  const onPolicy = (cur: Stats, old: Stats) => { if (cur.mtimeMs !== old.mtimeMs) reload(); };
+  watchFile(policyPath, { interval: 2000 }, onPolicy);
   return {
     stop: async () => {
       watcher.close();
+      unwatchFile(policyPath, onPolicy);
       clearInterval(tick);
       clearInterval(saver);
       await stages.stop();

@@ -6,7 +6,7 @@ import { EventBatch, type Event } from '../core/proto.js';
 import { assetBoost, threatBoost } from '../detect/alert.js';
 import { AssetRegistry } from './assets.js';
 import { enrichBatch, newEnrichStats } from './core.js';
-import { parseFeedText } from './feeds.js';
+import { parseFeedText } from './feed-lists.js';
 import { openGeo } from './geo.js';
 import { IntelIndex, type FeedInfo } from './intel.js';
 

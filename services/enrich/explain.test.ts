@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { lookup } from '../../tools/cli/lookup.js';
 import { AssetRegistry } from './assets.js';
 import { explainAddress } from './explain.js';
-import { parseFeedText } from './feeds.js';
+import { parseFeedText } from './feed-lists.js';
 import { ipFacts } from './geo.js';
 import { IntelIndex } from './intel.js';
 

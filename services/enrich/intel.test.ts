@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SHARED_DATA } from '../../test/harness.js';
-import { parseFeedText } from './feeds.js';
+import { parseFeedText } from './feed-lists.js';
 import { IntelIndex, type FeedInfo } from './intel.js';
 import { parseIp, scopeOf } from './ip.js';
 import { RangeTable4 } from './ranges.js';

@@ -4,7 +4,7 @@ import type { Db } from '../core/db/index.js';
 import { ValidationError } from '../core/errors.js';
 import { hashToken, newToken } from '../core/tokens.js';
 import { checkToken } from '../core/topology.js';
-import { issueAgentJwt, saveAccount, type NatsAuth } from '../core/nats-accounts.js';
+import { DEFAULT_AGENT_LIMITS, issueAgentJwt, renewalMessage, saveAccount, type AgentCredentialLimits, type NatsAuth } from '../core/nats-accounts.js';
 
 /** An enrollment that cannot go ahead; `statusCode` is what the HTTP API answers. */
 export class EnrollError extends Error {
@@ -40,7 +40,7 @@ function checkUserKey(publicKey: string): string {
  * Spends the token and issues a user JWT for the agent's public key, allowed only the agent's own subjects.
  * Claiming the token and recording the key happen in one transaction: a token enrolls exactly one agent.
  */
-export async function enroll(db: Db, auth: NatsAuth, req: { token: string; agentId: string; publicKey: string }): Promise<{ jwt: string; tags: string[] }> {
+export async function enroll(db: Db, auth: NatsAuth, req: { token: string; agentId: string; publicKey: string }, limits: AgentCredentialLimits = DEFAULT_AGENT_LIMITS): Promise<{ jwt: string; tags: string[] }> {
   try { checkToken('agent id', req.agentId); } catch (err) { throw new EnrollError(400, (err as Error).message); }
   const publicKey = checkUserKey(req.publicKey);
   return db.transaction().execute(async (tx): Promise<{ jwt: string; tags: string[] }> => {
@@ -48,11 +48,14 @@ export async function enroll(db: Db, auth: NatsAuth, req: { token: string; agent
       .where('token_hash', '=', hashToken(req.token)).where('used_at', 'is', null).where('expires_at', '>', new Date())
       .returning(['tags']).executeTakeFirst();
     if (!claimed) throw new EnrollError(401, 'enrollment token unknown, already used or expired: ask for a new one (soc agents enroll)');
+    // Agents and ingest sources share the events' source id: one name may be one or the other, never both.
+    const source = await tx.selectFrom('ingest_sources').select('name').where('name', '=', req.agentId).executeTakeFirst();
+    if (source) throw new EnrollError(409, `${req.agentId} is the name of an ingest source: choose another agent id`);
     const active = await tx.selectFrom('agent_credentials').select('public_key').where('agent_id', '=', req.agentId).where('revoked_at', 'is', null).executeTakeFirst();
     if (active) throw new EnrollError(409, `agent ${req.agentId} is already enrolled; revoke it first (soc agents revoke ${req.agentId})`);
     const known = await tx.selectFrom('agent_credentials').select('agent_id').where('public_key', '=', publicKey).executeTakeFirst();
     if (known) throw new EnrollError(409, 'this public key was enrolled before: generate a new key pair');
-    const issued = await issueAgentJwt(auth, req.agentId, publicKey, claimed.tags);
+    const issued = await issueAgentJwt(auth, req.agentId, publicKey, claimed.tags, limits);
     await tx.insertInto('agent_credentials').values({
       public_key: publicKey, agent_id: req.agentId, jwt_id: issued.jti, issued_at: new Date(issued.issuedAt * 1000), revoked_at: null, tags: claimed.tags,
     }).execute();
@@ -71,6 +74,31 @@ export async function enroll(db: Db, auth: NatsAuth, req: { token: string; agent
 export async function revocations(db: Db): Promise<Record<string, number>> {
   const rows = await db.selectFrom('agent_credentials').select(['public_key', 'revoked_at']).where('revoked_at', 'is not', null).execute();
   return Object.fromEntries(rows.map((r) => [r.public_key, Math.ceil(new Date(r.revoked_at!).getTime() / 1000)]));
+}
+
+/** How far the renewal's time may be from the server's. */
+export const RENEW_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * A fresh user JWT for the key an agent already holds: the agent proves it holds the seed by signing
+ * renewalMessage(agentId, atMs). Only an active (not revoked) key whose current credentials have not expired is
+ * renewed, so an expired or revoked agent must be enrolled again.
+ */
+export async function renew(db: Db, auth: NatsAuth, req: { agentId: string; publicKey: string; atMs: number; signature: string }, limits: AgentCredentialLimits = DEFAULT_AGENT_LIMITS, nowMs = Date.now()): Promise<{ jwt: string; expiresAt: number }> {
+  const publicKey = checkUserKey(req.publicKey);
+  if (Math.abs(nowMs - req.atMs) > RENEW_CLOCK_SKEW_MS) throw new EnrollError(401, 'the renewal is too old or from the future: check the agent\'s clock');
+  let valid: boolean;
+  try { valid = fromPublic(publicKey).verify(new TextEncoder().encode(renewalMessage(req.agentId, req.atMs)), Buffer.from(req.signature, 'base64url')); } catch { valid = false; }
+  if (!valid) throw new EnrollError(401, 'the signature does not match the public key');
+  return db.transaction().execute(async (tx) => {
+    const row = await tx.selectFrom('agent_credentials').select(['tags', 'issued_at']).where('public_key', '=', publicKey).where('agent_id', '=', req.agentId)
+      .where('revoked_at', 'is', null).forUpdate().executeTakeFirst();
+    if (!row) throw new EnrollError(401, `no active credentials of agent ${req.agentId} for this key: enroll again`);
+    if (new Date(row.issued_at).getTime() + limits.ttlS * 1000 <= nowMs) throw new EnrollError(401, 'the credentials have expired: enroll again');
+    const issued = await issueAgentJwt(auth, req.agentId, publicKey, row.tags, limits);
+    await tx.updateTable('agent_credentials').set({ jwt_id: issued.jti, issued_at: new Date(issued.issuedAt * 1000) }).where('public_key', '=', publicKey).execute();
+    return { jwt: issued.jwt, expiresAt: issued.expiresAt };
+  });
 }
 
 /**

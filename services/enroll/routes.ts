@@ -13,7 +13,7 @@ import type { Logger } from '../core/log.js';
 import { authErrors, errorSchema, sendError } from '../core/http.js';
 import { authDir, loadNatsAuth, pushAccountJwt, type NatsAuth } from '../core/nats-accounts.js';
 import { natsTlsOptions } from '../core/tls.js';
-import { EnrollError, createEnrollmentToken, enroll, revokeAgent } from './enroll.js';
+import { EnrollError, createEnrollmentToken, enroll, renew, revokeAgent } from './enroll.js';
 import { audit } from '../core/audit.js';
 import { requireRole } from '../auth/plugin.js';
 
@@ -53,8 +53,9 @@ export function enrollPlugin(deps: EnrollDeps) {
     await app.register(rateLimit, { global: false });
 
     app.post<{ Body: { token: string; agentId: string; publicKey: string } }>('/api/enroll', {
+      // Agents call it with the one-time token in the body and no session: nothing ambient for a forged request to ride on.
+      config: { csrf: false, rateLimit: { max: deps.config.ENROLL_RATE_LIMIT_PER_MIN, timeWindow: 60_000 } },
       bodyLimit: 4096,
-      config: { rateLimit: { max: deps.config.ENROLL_RATE_LIMIT_PER_MIN, timeWindow: 60_000 } },
       schema: {
         tags: ['agents'], summary: 'Enroll an agent: a one-time token and the agent\'s public nkey for a NATS user JWT (no sign-in; the token is the secret)',
         body: EnrollBody,
@@ -68,12 +69,43 @@ export function enrollPlugin(deps: EnrollDeps) {
       if (!k) return reply;
       const db = deps.db();
       try {
-        const { jwt, tags } = await enroll(db, k, req.body);
+        const { jwt, tags } = await enroll(db, k, req.body, {
+          ttlS: deps.config.AGENT_CREDS_TTL_S, maxPayloadBytes: deps.config.AGENT_MAX_PAYLOAD_BYTES, maxSubs: deps.config.AGENT_MAX_SUBS, maxDataBytes: -1,
+        });
         await audit(db, `agent:${req.body.agentId}`, 'agent.enroll', req.body.agentId, { publicKey: req.body.publicKey, tags, ip: req.ip });
         return { jwt, natsUrls: agentNatsUrls(deps.config), inboxPrefix: agentInboxPrefix(req.body.agentId), tags };
       } catch (err) {
         if (!(err instanceof EnrollError)) throw err;
         await audit(db, `agent:${req.body.agentId}`, 'agent.enroll.refused', req.body.agentId, { reason: err.message, ip: req.ip });
+        return sendError(reply, err.statusCode, err.message);
+      }
+    });
+
+    app.post<{ Body: { agentId: string; publicKey: string; atMs: number; signature: string } }>('/api/enroll/renew', {
+      // The agent proves it holds its key by a signature; no session, so nothing for a forged request to ride on.
+      config: { csrf: false, rateLimit: { max: deps.config.ENROLL_RATE_LIMIT_PER_MIN, timeWindow: 60_000 } },
+      bodyLimit: 4096,
+      schema: {
+        tags: ['agents'], summary: 'Renew an enrolled agent\'s credentials before they expire: a fresh user JWT for the same key, signed for by the agent',
+        body: Type.Object({
+          agentId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), publicKey: Type.String({ minLength: 56, maxLength: 56 }),
+          atMs: Type.Integer({ minimum: 0 }), signature: Type.String({ minLength: 1, maxLength: 200 }),
+        }, { additionalProperties: false }),
+        response: { 200: Type.Object({ jwt: Type.String(), expiresAt: Type.Integer() }), 400: errorSchema, 401: errorSchema, 429: errorSchema, 503: errorSchema },
+      },
+    }, async (req, reply) => {
+      const k = keysOr503(reply);
+      if (!k) return reply;
+      const db = deps.db();
+      try {
+        const renewed = await renew(db, k, req.body, {
+          ttlS: deps.config.AGENT_CREDS_TTL_S, maxPayloadBytes: deps.config.AGENT_MAX_PAYLOAD_BYTES, maxSubs: deps.config.AGENT_MAX_SUBS, maxDataBytes: -1,
+        });
+        await audit(db, `agent:${req.body.agentId}`, 'agent.renew', req.body.agentId, { publicKey: req.body.publicKey, expiresAt: new Date(renewed.expiresAt * 1000).toISOString(), ip: req.ip });
+        return renewed;
+      } catch (err) {
+        if (!(err instanceof EnrollError)) throw err;
+        await audit(db, `agent:${req.body.agentId}`, 'agent.renew.refused', req.body.agentId, { reason: err.message, ip: req.ip });
         return sendError(reply, err.statusCode, err.message);
       }
     });

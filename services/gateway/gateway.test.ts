@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestDatabase, startTestNats, waitFor, type TestDatabase, type TestNats } from '../../test/harness.js';
-import { createToken, createUser } from '../auth/users.js';
+import { createToken, createUser, setDisabled } from '../auth/users.js';
 import { loadConfig } from '../core/config.js';
 import { createDb, migrateToLatest, type Db } from '../core/db/index.js';
 import { createLogger } from '../core/log.js';
@@ -13,6 +13,7 @@ import { subjects } from '../core/topology.js';
 import { buildApp } from '../http/app.js';
 import type { GatewayLimits } from './index.js';
 
+const METRICS = 'metrics-token-for-the-gateway-test';
 let nats: TestNats;
 let database: TestDatabase;
 let db: Db;
@@ -26,8 +27,8 @@ const MAX_ITEMS = 5;
 /** The HTTP app with only the gateway on it, listening on a free port. */
 async function startGateway(limits: Partial<GatewayLimits>): Promise<{ app: FastifyInstance; wsUrl: string }> {
   const log = createLogger('gateway-test', 'silent');
-  const config = loadConfig({});
-  const app = await buildApp({ nc, config, log, db: () => db }, { plugins: ['gateway'], gateway: { lagIntervalMs: 500, limits } });
+  const config = loadConfig({}, { METRICS_TOKEN: METRICS });
+  const app = await buildApp({ nc, config, log, db: () => db }, { plugins: ['gateway'], gateway: { lagIntervalMs: 500, limits, sessionCheckMs: 200 } });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, wsUrl: url.replace(/^http/, 'ws') + '/ws' };
 }
@@ -54,7 +55,7 @@ afterAll(async () => {
 type Msg = Record<string, any>;
 
 /** A connected client that records every message it gets. */
-async function client(query = `?token=${token}`, headers: Record<string, string> = {}, url = wsUrl): Promise<{ ws: WebSocket; msgs: Msg[]; next(type: string, after?: number): Promise<Msg> }> {
+async function client(query = '', headers: Record<string, string> = { authorization: `Bearer ${token}` }, url = wsUrl): Promise<{ ws: WebSocket; msgs: Msg[]; next(type: string, after?: number): Promise<Msg> }> {
   const ws = new WebSocket(url + query, { headers });
   const msgs: Msg[] = [];
   ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Msg));
@@ -87,6 +88,49 @@ describe('gateway /ws', () => {
     }
   });
 
+  /** The status an upgrade is refused with (the test fails if it is accepted). */
+  const refusal = (url: string, headers: Record<string, string> = {}) => new Promise<number>((res, rej) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, r) => { res(r.statusCode ?? 0); ws.terminate(); });
+    ws.on('open', () => rej(new Error('the upgrade was accepted')));
+    ws.on('error', () => undefined);
+  });
+
+  it('takes no token from the URL, where logs and history would keep it', async () => {
+    expect(await refusal(`${wsUrl}?token=${token}`)).toBe(401);
+  });
+
+  it('refuses an upgrade from a foreign Origin, even with a valid session, and accepts its own', async () => {
+    expect(await refusal(wsUrl, { cookie: `soc_session=${token}`, origin: 'http://127.0.0.1:1' })).toBe(403);
+    const own = await client('', { cookie: `soc_session=${token}`, origin: new URL(wsUrl.replace(/^ws/, 'http')).origin });
+    own.ws.close();
+  });
+
+  /** A socket of a fresh session of `user`; resolves with the close code once the server closes it. */
+  async function watched(user: string, ttlMs = 3_600_000) {
+    const session = (await createToken(db, user, 'session', ttlMs)).token;
+    const c = await client('', { authorization: `Bearer ${session}` });
+    const closed = new Promise<number>((res) => c.ws.once('close', (code) => res(code)));
+    return { session, closed };
+  }
+
+  it('closes a socket once its session ends: logout, the user disabled, expiry', async () => {
+    await createUser(db, 'lou', 'analyst', 'a long enough password');
+    const byLogout = await watched('lou');
+    const res = await app.inject({ method: 'POST', url: '/api/logout', headers: { authorization: `Bearer ${byLogout.session}` } });
+    expect(res.statusCode).toBe(200);
+    expect(await byLogout.closed).toBe(4001);
+
+    // As `soc users disable` does it, from another process: the periodic check finds it.
+    const byDisable = await watched('lou');
+    await setDisabled(db, 'lou', true);
+    expect(await byDisable.closed).toBe(4001);
+    await setDisabled(db, 'lou', false);
+
+    const byExpiry = await watched('lou', 1500);
+    expect(await byExpiry.closed).toBe(4001);
+  });
+
   it('accepts the session cookie and greets with the user', async () => {
     const c = await client('', { cookie: `other=1; soc_session=${token}` });
     expect(c.msgs[0]).toEqual({ type: 'hello', user: { name: 'ana', role: 'analyst' } });
@@ -110,9 +154,10 @@ describe('gateway /ws', () => {
     await waitFor('all 2,000 events counted', () => totals(all.msgs) >= 2000, 30_000);
     await waitFor('the 500 events of web-1 counted', () => totals(web1.msgs) >= 500, 30_000);
     await waitFor('the 200 needles counted', () => totals(needle.msgs) >= 200, 30_000);
-    // A few more flushes must not add anything.
-    await new Promise((r) => setTimeout(r, 500));
-    expect(totals(all.msgs)).toBe(2000);
+    // A marker batch published after them arrives after them: nothing more came for the 2,000 meanwhile.
+    publishBatch('web', [event(n + 1, 'web-9', 'marker')]);
+    await waitFor('the marker counted', () => totals(all.msgs) >= 2001, 30_000);
+    expect(totals(all.msgs)).toBe(2001);
     expect(totals(web1.msgs)).toBe(500);
     expect(totals(needle.msgs)).toBe(200);
 
@@ -133,9 +178,12 @@ describe('gateway /ws', () => {
     const c = await client();
     c.ws.send(JSON.stringify({ type: 'pause' }));
     expect(await c.next('paused')).toEqual({ type: 'paused', paused: true });
+    // A client that is not paused witnesses that the gateway sent those events to whoever listened.
+    const witness = await client();
     publishBatch('web', [event(1, 'web-0'), event(2, 'web-0')]);
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor('the witness to count both events', () => totals(witness.msgs) === 2, 30_000);
     expect(totals(c.msgs)).toBe(0);
+    witness.ws.close();
     const at = c.msgs.length;
     c.ws.send(JSON.stringify({ type: 'resume' }));
     await c.next('paused', at);
@@ -176,8 +224,8 @@ describe('gateway /ws', () => {
     // Many items per flush and a low bound, so that a stuck client's queue passes it within seconds.
     const gw = await startGateway({ flushIntervalMs: 100, maxItemsPerFlush: 2000, slowBufferBytes: 64 * 1024, slowClientTimeoutMs: 1500 });
     const droppedBefore = await droppedCount();
-    const stuck = await client(undefined, {}, gw.wsUrl);
-    const reader = await client(undefined, {}, gw.wsUrl);
+    const stuck = await client(undefined, undefined, gw.wsUrl);
+    const reader = await client(undefined, undefined, gw.wsUrl);
     reader.ws.send(JSON.stringify({ type: 'filter', hostName: 'quiet' }));
     await reader.next('filter');
     // The stuck client stops reading its socket: once the kernel buffers are full, the server's queue grows.
@@ -201,7 +249,9 @@ describe('gateway /ws', () => {
 });
 
 async function droppedCount(): Promise<number> {
-  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const res = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS}` } });
+  expect(res.statusCode).toBe(200);
+  const text = res.body;
   const m = /^minisoc_gateway_clients_dropped_total (\d+)/m.exec(text);
   return m ? Number(m[1]) : 0;
 }

@@ -3,7 +3,9 @@ import websocket from '@fastify/websocket';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import fp from 'fastify-plugin';
+import { configuredOrigins, originAllowed } from '../auth/plugin.js';
 import { userFromToken, type AuthUser } from '../auth/users.js';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/index.js';
@@ -26,14 +28,14 @@ export interface GatewayDeps {
   limits?: Partial<GatewayLimits>;
   /** How often consumer lag is read from JetStream. */
   lagIntervalMs?: number;
+  /** How often every open socket's session is checked again (logout, disable and expiry close it within this time). */
+  sessionCheckMs?: number;
 }
 
 const SESSION_COOKIE = 'soc_session';
 
-/** The token of an upgrade request: ?token=, the session cookie, or a Bearer header. */
+/** The token of an upgrade request: the session cookie or a Bearer header (never the URL, where logs and history keep it). */
 function requestToken(req: FastifyRequest): string | undefined {
-  const q = (req.query as Record<string, unknown> | undefined)?.token;
-  if (typeof q === 'string' && q) return q;
   for (const part of String(req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
@@ -55,7 +57,30 @@ export function gatewayPlugin(deps: GatewayDeps) {
     const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...deps.limits };
     const authenticate = deps.authenticate ?? ((token: string) => userFromToken(deps.db(), token));
     const hub = new Hub(limits);
-    const users = new WeakMap<FastifyRequest, AuthUser>();
+    const origins = configuredOrigins(deps.config.CORS_ORIGINS);
+    const users = new WeakMap<FastifyRequest, { user: AuthUser; token: string }>();
+    // Every open socket with the token it was opened with, checked again on a timer and whenever sessions change.
+    const sessions = new Map<WebSocket, { user: AuthUser; token: string }>();
+    let checking = false;
+    const checkSessions = async () => {
+      if (checking || sessions.size === 0) return;
+      checking = true;
+      try {
+        for (const [socket, s] of [...sessions]) {
+          const now = await authenticate(s.token).catch((err: unknown) => {
+            log.warn({ err: errorMessage(err) }, 'cannot check a live-view session');
+            return s.user;
+          });
+          if (now && now.role === s.user.role) continue;
+          sessions.delete(socket);
+          hub.remove(socket);
+          gatewayMetrics.sessionsEnded.inc();
+          socket.close(4001, 'session ended');
+        }
+      } finally { checking = false; }
+    };
+    const onSessionsChanged = () => void checkSessions();
+    if (app.hasDecorator('sessionEvents')) app.sessionEvents.on('changed', onSessionsChanged);
 
     // Core subscriptions, not durable consumers: the display is best-effort and must never hold back the pipeline.
     // The callbacks only decode and count; sending happens on the timers below.
@@ -96,12 +121,15 @@ export function gatewayPlugin(deps: GatewayDeps) {
       setInterval(() => hub.flush(), limits.flushIntervalMs),
       setInterval(() => hub.stats(), limits.statsIntervalMs),
       setInterval(refreshLag, deps.lagIntervalMs ?? 5000),
+      setInterval(onSessionsChanged, deps.sessionCheckMs ?? 2000),
     ];
     for (const t of timers) t.unref();
 
     app.addHook('onClose', async () => {
       for (const t of timers) clearInterval(t);
       for (const s of subs) s.unsubscribe();
+      if (app.hasDecorator('sessionEvents')) app.sessionEvents.off('changed', onSessionsChanged);
+      sessions.clear();
       hub.closeAll();
     });
 
@@ -110,21 +138,29 @@ export function gatewayPlugin(deps: GatewayDeps) {
     app.get('/ws', {
       websocket: true,
       preValidation: async (req, reply) => {
+        // A page of another origin (another port of the same host included) must not read the live view with the
+        // user's cookie: browsers always send Origin on a WebSocket upgrade.
+        if (!originAllowed(req, origins)) {
+          gatewayMetrics.authFailures.inc();
+          return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: `origin ${JSON.stringify(req.headers.origin)} is not allowed: the app's own origin or CORS_ORIGINS only` });
+        }
         const token = requestToken(req);
         const user = token ? await authenticate(token) : null;
         if (!user) {
           gatewayMetrics.authFailures.inc();
-          return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: token ? 'the session or token is not valid' : 'log in first: no session cookie or ?token=' });
+          return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: token ? 'the session or token is not valid' : 'log in first: no session cookie or Bearer token' });
         }
-        users.set(req, user);
+        users.set(req, { user, token: token! });
       },
     }, (socket, req) => {
-      const user = users.get(req)!;
-      hub.add(socket, user);
+      const s = users.get(req)!;
+      sessions.set(socket, s);
+      hub.add(socket, s.user);
       refreshLag();
+      const gone = () => { sessions.delete(socket); hub.remove(socket); };
       socket.on('message', (data, isBinary) => hub.receive(socket, isBinary ? '' : data.toString()));
-      socket.on('close', () => hub.remove(socket));
-      socket.on('error', () => hub.remove(socket));
+      socket.on('close', gone);
+      socket.on('error', gone);
     });
   }, { name: 'minisoc-gateway', dependencies: ['minisoc-auth'], encapsulate: true });
 }

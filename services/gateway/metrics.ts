@@ -9,5 +9,6 @@ export const gatewayMetrics = {
     labelNames: ['type'] as const, registers: [registry],
   }),
   clientsDropped: new Counter({ name: 'minisoc_gateway_clients_dropped_total', help: 'Clients disconnected for staying too slow to read', registers: [registry] }),
+  sessionsEnded: new Counter({ name: 'minisoc_gateway_sessions_ended_total', help: 'Open sockets closed because their session ended (logout, user disabled, role changed, expiry)', registers: [registry] }),
   authFailures: new Counter({ name: 'minisoc_gateway_auth_failures_total', help: 'WebSocket upgrades refused for a missing or bad session', registers: [registry] }),
 };

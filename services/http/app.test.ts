@@ -1,3 +1,4 @@
+import { createConnection, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -108,4 +109,27 @@ describe('POST /api/ingest', () => {
       await nats.restart();
     }
   });
+});
+
+describe('a client that sends its request too slowly', () => {
+  it('is answered 408 and cut off, while other clients are served', async () => {
+    const config = loadConfig({}, { HTTP_REQUEST_TIMEOUT_MS: '1000', INGEST_ALLOW_ANONYMOUS: 'true' });
+    const slowApp = await buildApp({ nc, config, log: createLogger('test', 'silent'), db: () => { throw new Error('no database here'); } }, { plugins: ['ingest'] });
+    await slowApp.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = slowApp.server.address() as AddressInfo;
+      const sock = createConnection({ host: '127.0.0.1', port });
+      let answer = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => { answer += d; });
+      const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+      sock.write('POST /api/ingest?source=slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[');
+      await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      const res = await fetch(`http://127.0.0.1:${port}/api/ingest?source=quick`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+      expect(res.status).toBe(202);
+    } finally {
+      await slowApp.close();
+    }
+  }, 90_000);
 });

@@ -22,7 +22,7 @@ export async function startHttp(ctx: ServiceContext): Promise<RunningService & {
   const syslog = c.SYSLOG_UDP_PORT || c.SYSLOG_TCP_PORT
     ? await startSyslog(jetstream(ctx.nc), {
       host: c.HTTP_HOST, udpPort: c.SYSLOG_UDP_PORT || undefined, tcpPort: c.SYSLOG_TCP_PORT || undefined, sourceId: c.SYSLOG_SOURCE,
-      batchRecords: c.INGEST_BATCH_RECORDS, flushIntervalMs: 200, maxBufferedRecords: 100_000, maxMessageBytes: 64 * 1024,
+      batchRecords: c.INGEST_BATCH_RECORDS, flushIntervalMs: 200, maxBufferedRecords: 100_000, maxMessageBytes: c.SYSLOG_MAX_MESSAGE_BYTES,
     }, ctx.log.child({ component: 'syslog' }))
     : undefined;
   return { url, stop: async () => { await syslog?.stop(); await app.close(); } };

@@ -22,11 +22,29 @@ describe('Framer', () => {
     expect(f.push(' one')).toEqual(['<13>second one']);
   });
 
-  it('cuts a line that never ends at the size limit and keeps a last unterminated line', () => {
+  it('keeps an over-long line cut at the size limit, skips the rest of it up to its newline, and counts it', () => {
     const f = new Framer(10);
     expect(f.push('x'.repeat(25))).toEqual(['x'.repeat(10)]);
+    expect(f.push('y'.repeat(30))).toEqual([]);
+    expect(f.push('zz\nnext one\n')).toEqual(['next one']);
+    expect(f.truncated).toBe(1);
     expect(f.push('tail')).toEqual([]);
     expect(f.end()).toEqual(['tail']);
+  });
+
+  it('keeps an over-long octet-counted message cut and reads the message after it', () => {
+    const f = new Framer(10);
+    expect(f.push(`25 ${'a'.repeat(12)}`)).toEqual(['a'.repeat(10)]);
+    expect(f.push(`${'a'.repeat(13)}5 hello`)).toEqual(['hello']);
+    expect(f.truncated).toBe(1);
+  });
+
+  it('never turns the rest of one long line into further messages, however it arrives', () => {
+    const f = new Framer(100);
+    const out: string[] = [];
+    const stream = `${'<13>'}${'a'.repeat(1000)}\n<14>short\n`;
+    for (let i = 0; i < stream.length; i += 7) out.push(...f.push(stream.slice(i, i + 7)));
+    expect(out).toEqual([`<13>${'a'.repeat(96)}`, '<14>short']);
   });
 });
 

@@ -11,6 +11,7 @@ import { RawBatch } from '../core/proto.js';
 import { subjects } from '../core/topology.js';
 import { backoffMs, sleep } from '../core/backoff.js';
 
+const truncated = new Counter({ name: 'minisoc_syslog_truncated_total', help: 'Syslog messages longer than SYSLOG_MAX_MESSAGE_BYTES, kept cut at that size (the rest of each is not stored)', registers: [registry] });
 const dropped = new Counter({ name: 'minisoc_syslog_dropped_total', help: 'UDP syslog datagrams dropped because the buffer was full (UDP has no backpressure)', registers: [registry] });
 
 export interface SyslogOptions {
@@ -25,7 +26,7 @@ export interface SyslogOptions {
   flushIntervalMs: number;
   /** Records held while JetStream is away; past this TCP senders are paused and UDP datagrams dropped. */
   maxBufferedRecords: number;
-  /** Largest accepted message (longer TCP lines are cut there). */
+  /** Largest accepted message: longer ones are kept cut there, the rest skipped and counted (minisoc_syslog_truncated_total). */
   maxMessageBytes: number;
 }
 
@@ -35,37 +36,73 @@ export interface SyslogListener {
   stop(): Promise<void>;
 }
 
-/** Splits a TCP byte stream into syslog messages: RFC 6587 octet counting ("<len> <msg>") or LF framing. */
+/**
+ * Splits a TCP byte stream into syslog messages: RFC 6587 octet counting ("<len> <msg>") or LF framing.
+ * A message longer than maxBytes is kept cut at maxBytes and the rest of it skipped (never read as the start
+ * of further messages); `truncated` counts them for the listener's metric.
+ */
 export class Framer {
   private buf = '';
+  /** Characters of an over-long octet-counted message still to skip. */
+  private skipCount = 0;
+  /** The rest of an over-long LF-framed line is skipped up to its newline. */
+  private skipLine = false;
+  truncated = 0;
   constructor(private readonly maxBytes: number) {}
   push(chunk: string): string[] {
     this.buf += chunk;
     const out: string[] = [];
     for (;;) {
+      if (this.skipCount > 0) {
+        const n = Math.min(this.skipCount, this.buf.length);
+        this.skipCount -= n;
+        this.buf = this.buf.slice(n);
+        if (this.skipCount > 0) break;
+        this.buf = this.buf.replace(/^\r?\n/, '');
+      }
+      if (this.skipLine) {
+        const nl = this.buf.indexOf('\n');
+        if (nl < 0) { this.buf = ''; break; }
+        this.buf = this.buf.slice(nl + 1);
+        this.skipLine = false;
+      }
       const m = /^(\d{1,7}) /.exec(this.buf);
       if (m) {
         const len = Number(m[1]);
         const start = m[0].length;
+        if (len > this.maxBytes) {
+          if (this.buf.length < start + this.maxBytes) break;
+          out.push(this.buf.slice(start, start + this.maxBytes));
+          this.truncated++;
+          this.skipCount = len - this.maxBytes;
+          this.buf = this.buf.slice(start + this.maxBytes);
+          continue;
+        }
         if (this.buf.length < start + len) break;
         out.push(this.buf.slice(start, start + len));
         this.buf = this.buf.slice(start + len).replace(/^\r?\n/, '');
         continue;
       }
       const nl = this.buf.indexOf('\n');
-      if (nl < 0) {
-        if (this.buf.length > this.maxBytes) { out.push(this.buf.slice(0, this.maxBytes)); this.buf = ''; }
+      if (nl < 0 || nl > this.maxBytes) {
+        if (this.buf.length > this.maxBytes) {
+          out.push(this.buf.slice(0, this.maxBytes));
+          this.truncated++;
+          this.skipLine = true;
+          this.buf = this.buf.slice(this.maxBytes);
+          continue;
+        }
         break;
       }
       const line = this.buf.slice(0, nl).replace(/\r$/, '');
       this.buf = this.buf.slice(nl + 1);
-      if (line.trim()) out.push(line.slice(0, this.maxBytes));
+      if (line.trim()) out.push(line);
     }
     return out;
   }
   /** What is left when the peer closes: a last unterminated line is still a message. */
   end(): string[] {
-    const rest = this.buf.trim() ? [this.buf.slice(0, this.maxBytes)] : [];
+    const rest = this.buf.trim() && !this.skipLine && this.skipCount === 0 ? [this.buf] : [];
     this.buf = '';
     return rest;
   }
@@ -133,6 +170,7 @@ export async function startSyslog(js: JetStreamClient, o: SyslogOptions, log: Lo
     udp = createSocket('udp4');
     udp.on('message', (msg) => {
       if (pending.length >= o.maxBufferedRecords) { dropped.inc(); return; }
+      if (msg.length > o.maxMessageBytes) truncated.inc();
       add([msg.toString('utf8', 0, Math.min(msg.length, o.maxMessageBytes)).replace(/\r?\n$/, '')]);
     });
     await new Promise<void>((res, rej) => { udp!.once('error', rej); udp!.bind(o.udpPort, o.host, () => res()); });
@@ -146,7 +184,11 @@ export async function startSyslog(js: JetStreamClient, o: SyslogOptions, log: Lo
       if (paused) socket.pause();
       const framer = new Framer(o.maxMessageBytes);
       socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => add(framer.push(chunk)));
+      socket.on('data', (chunk: string) => {
+        const before = framer.truncated;
+        add(framer.push(chunk));
+        if (framer.truncated > before) truncated.inc(framer.truncated - before);
+      });
       socket.on('end', () => add(framer.end()));
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', (err) => log.debug({ err: errorMessage(err) }, 'syslog TCP peer error'));

@@ -30,9 +30,11 @@ export interface NormalizeResult {
 export const MAX_RECORD_CHARS = 1024 * 1024;
 
 /** `fallback` is the RFC 3339 time of a record without one, made once per batch (toISOString per record cost a third of a small record's time). */
-function finish(e: Event, id: string, sourceId: string, fallback: string, ingested: string): Event {
+function finish(e: Event, id: string, sourceId: string, fallback: string, ingested: string, kind: string): Event {
   e.id = id;
   e.source_id = sourceId;
+  // The kind the source declared (soc sources add --kind) decides the event's Sigma logsource in detect.
+  if (kind) e.observer = { ...e.observer, type: kind };
   if (!e.timestamp) e.timestamp = fallback;
   e.ingested = ingested;
   return e;
@@ -52,6 +54,7 @@ export function normalizeRaw(batch: RawBatch, ctx: NormalizeContext): NormalizeR
   const received = new Date(receivedMs).toISOString();
   const ingested = new Date(ctx.nowMs).toISOString();
   const records = batch.records ?? [];
+  const kind = batch.source_kind ?? '';
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     if (record.length > MAX_RECORD_CHARS) {
@@ -67,7 +70,7 @@ export function normalizeRaw(batch: RawBatch, ctx: NormalizeContext): NormalizeR
     try {
       const out = parser(record, { sourceId, receivedMs });
       for (let k = 0; k < out.length; k++) {
-        events.push(finish(out[k]!, out.length === 1 ? `${ctx.idPrefix}.${i}` : `${ctx.idPrefix}.${i}.${k}`, sourceId, received, ingested));
+        events.push(finish(out[k]!, out.length === 1 ? `${ctx.idPrefix}.${i}` : `${ctx.idPrefix}.${i}.${k}`, sourceId, received, ingested, kind));
       }
     } catch (err) {
       rejects.push({ index: i, error: errorMessage(err), record });
@@ -135,7 +138,7 @@ export function normalizeTelemetry(batch: TelemetryBatch, ctx: NormalizeContext)
     if (batch.host) e.host = { ...present(batch.host, HOST_FACTS), ...present(e.host) };
     e.event ??= {};
     e.event.module ||= 'agent';
-    events.push(finish(e, `${prefix}.${i}`, agentId, created, ingested));
+    events.push(finish(e, `${prefix}.${i}`, agentId, created, ingested, ''));
   }
   return { events, rejects };
 }

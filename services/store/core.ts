@@ -106,7 +106,7 @@ export function alertRow(a: Alert, matchId: string): AlertRow {
     agent_id: orNull(a.agent_id),
     source_id: orNull(a.source_id),
     description: orNull(a.description),
-    doc: { techniques, entities: a.entities ?? {}, closes: a.closes ?? false },
+    doc: { techniques, entities: a.entities ?? {}, closes: a.closes ?? false, rule_author: a.rule_author ?? '', rule_references: a.rule_references ?? [] },
   };
 }
 

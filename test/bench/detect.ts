@@ -1,11 +1,12 @@
 // `node dist/test/bench/detect.js`: events/s of Detector.evaluate on one core over a realistic event mix.
-// Loads the SigmaHQ regression rules, the Hayabusa sample rules, the engine's fixture rules and generated
-// variants (BENCH_VARIANTS per rule, default 2); the data comes from ../shared/data (or MINISOC_DATA).
+// Loads the shipped pack (rules/ and rules-sigmahq/ under the default policy); BENCH_PACK=regression loads the
+// SigmaHQ regression rules, the Hayabusa sample rules, the engine's fixture rules and generated variants
+// (BENCH_VARIANTS per rule, default 2) instead; the data comes from ../shared/data (or MINISOC_DATA).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Event } from '../../services/core/proto.js';
-import { Detector, eventsFromDocs, loadRules, type SigmaRule } from '../../services/detect/index.js';
+import { DEFAULT_POLICY, Detector, eventsFromDocs, loadCatalog, loadRules, type SigmaRule } from '../../services/detect/index.js';
 import type { DetectionRule, FieldTest, Part, Search, Value } from '../../services/detect/sigma/types.js';
 import { PARSERS } from '../../services/normalize/parsers/index.js';
 import { parseConcatenatedJson } from '../../services/detect/testdata/json-stream.js';
@@ -53,6 +54,10 @@ function variant(rule: DetectionRule, n: number): DetectionRule {
 }
 
 function loadBenchRules(): SigmaRule[] {
+  if (process.env.BENCH_PACK !== 'regression') {
+    const c = loadCatalog([join(ROOT, 'rules'), join(ROOT, 'rules-sigmahq')], DEFAULT_POLICY);
+    return c.entries.filter((e) => e.state === 'runs').map((e) => e.rule);
+  }
   const regression = files(join(DATA, 'sigma-regression', 'cases'), 'rule.yml');
   const samples = files(join(DATA, 'sysmon-samples'), '.yml');
   const fixtures = join(ROOT, 'services', 'detect', 'testdata', 'rules');
@@ -219,6 +224,7 @@ function main(): void {
   // BENCH_PROFILE=1 measures time per rule (slower) and BENCH_TOP=n prints the n costliest rules.
   const detector = new Detector(rules, { profile: process.env.BENCH_PROFILE === '1' });
   const loadMs = performance.now() - t0;
+  console.log(`pack: ${process.env.BENCH_PACK === 'regression' ? 'regression rules and variants' : 'shipped (rules/ + rules-sigmahq/, default policy)'}; after loading: rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
   const template = mix(windowsEvents(), EVENTS_PER_ROUND);
   console.log(`rules: ${rules.length} loaded (${rules.filter((r) => r.kind === 'correlation').length} correlations), ${detector.size} detection rules evaluated, ${detector.quiet.length} informational left out, in ${loadMs.toFixed(0)} ms`);
   console.log(`events per round: ${template.length}, batches of ${BATCH}, ${WARMUP_ROUNDS} warm-up + ${ROUNDS} measured rounds`);

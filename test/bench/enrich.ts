@@ -5,7 +5,7 @@
 import { openGeo } from '../../services/enrich/geo.js';
 import { AssetRegistry } from '../../services/enrich/assets.js';
 import { enrichBatch, newEnrichStats, type EnrichContext } from '../../services/enrich/core.js';
-import { parseFeedText } from '../../services/enrich/feeds.js';
+import { parseFeedText } from '../../services/enrich/feed-lists.js';
 import { IntelIndex } from '../../services/enrich/intel.js';
 import { formatIPv4, scopeOfIPv4 } from '../../services/enrich/ip.js';
 import { EventBatch, type Event } from '../../services/core/proto.js';

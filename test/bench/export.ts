@@ -11,7 +11,7 @@ import { loadConfig } from '../../services/core/config.js';
 import { createDb, ensurePartitions, migrateToLatest } from '../../services/core/db/index.js';
 import { createLogger } from '../../services/core/log.js';
 import { buildApp } from '../../services/http/app.js';
-import { createTestDatabase, startTestNats, waitFor } from '../harness.js';
+import { createTestDatabase, sessionFrom, startTestNats, waitFor } from '../harness.js';
 
 const ROWS = Number(process.env.EXPORT_ROWS ?? 1_000_000);
 const DAYS = ['2026-11-10', '2026-11-11', '2026-11-12'];
@@ -58,8 +58,8 @@ async function main(): Promise<void> {
     server.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
     try {
       const url = await waitFor('the export server', () => /^http\S+/m.exec(out)?.[0], 60_000);
-      const login = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', password: 'bench-password' }) });
-      const { token } = (await login.json()) as { token: string };
+      const login = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-minisoc-request': '1' }, body: JSON.stringify({ name: 'bench', password: 'bench-password' }) });
+      const token = sessionFrom(login.headers.getSetCookie());
       const before = memory(server.pid!);
       let peakDuring = 0;
       const sampler = setInterval(() => { peakDuring = Math.max(peakDuring, memory(server.pid!).rssMb); }, 100);

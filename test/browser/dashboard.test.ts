@@ -199,6 +199,13 @@ describe('dashboard in chromium', () => {
       await page.getByRole('link', { name: 'Agents & sources', exact: true }).click();
       return false;
     }, 90_000, 2000);
+    // soc up's service processes, each named with its state.
+    const services = page.getByTestId('services');
+    await services.waitFor();
+    for (const name of ['http', 'normalize', 'enrich', 'detect', 'store', 'heartbeat', 'command']) {
+      const svc = services.locator('tr').filter({ has: page.locator('td', { hasText: new RegExp(`^${name}$`) }) });
+      expect(await svc.locator('td').nth(1).textContent(), name).toBe('running');
+    }
     await row.click();
     await page.getByLabel('command', { exact: true }).selectOption('ping');
     await page.getByRole('button', { name: 'Send' }).click();

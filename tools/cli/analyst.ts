@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { exportCommand } from './export.js';
 import { alertsAck, alertsClose, alertsShow, incidents } from './incidents.js';
 import { stats, tail } from './live.js';
-import { usersAdd, usersList } from './users.js';
+import { usersAdd, usersDisable, usersEnable, usersEndSessions, usersList, usersResetPassword, usersSetRole } from './users.js';
 
 export function registerAnalystCommands(program: Command): void {
   program.command('incidents')
@@ -59,4 +59,10 @@ export function registerAnalystCommands(program: Command): void {
     .option('--password-stdin', 'read the password from stdin')
     .action(usersAdd);
   users.command('list').description('users and their roles').option('--json', 'one JSON object per line').action(usersList);
+  users.command('disable').argument('<name>').description('disable a user and end their sessions').action(usersDisable);
+  users.command('enable').argument('<name>').description('enable a disabled user').action(usersEnable);
+  users.command('reset-password').argument('<name>').description('set a new password (stdin, a prompt, or generated and printed); their sessions end')
+    .option('--password-stdin', 'read the password from stdin').action(usersResetPassword);
+  users.command('set-role').argument('<name>').argument('<role>').description('change a user\'s role (viewer, analyst, admin); their sessions end').action(usersSetRole);
+  users.command('end-sessions').argument('<name>').description('end every session and API token of a user').action(usersEndSessions);
 }

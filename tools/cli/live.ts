@@ -7,7 +7,7 @@ import { connectNats } from '../../services/core/nats.js';
 import { Alert, EventBatch } from '../../services/core/proto.js';
 import { subjects } from '../../services/core/topology.js';
 import { withDb } from './incidents.js';
-import { natsTarget } from '../local/runtime.js';
+import { natsTarget, supervisedServices } from '../local/runtime.js';
 import { createLogger } from '../../services/core/log.js';
 
 async function withNats<T>(work: (nc: NatsConnection) => Promise<T>): Promise<T> {
@@ -21,6 +21,7 @@ async function withNats<T>(work: (nc: NatsConnection) => Promise<T>): Promise<T>
 
 export async function stats(o: { json?: boolean }): Promise<void> {
   const s = await withNats((nc) => withDb((db) => readStats(db, nc)));
+  s.services ??= supervisedServices()?.map(({ name, state, since, restarts, lastExit }) => ({ name, state, since, restarts, lastExit })) ?? null;
   if (o.json) { process.stdout.write(JSON.stringify(s) + '\n'); return; }
   const lines = [
     `events/s: ${s.eventsPerSecond.toFixed(1)}   dead letters: ${s.dlq.count}   agents: ${s.agents.online} online, ${s.agents.degraded} degraded, ${s.agents.offline} offline`,
@@ -28,6 +29,10 @@ export async function stats(o: { json?: boolean }): Promise<void> {
     ...s.stages.map((x) => `  ${x.stream.padEnd(16)} ${x.consumer.padEnd(12)} ${String(x.pending).padStart(8)} ${String(x.ackPending).padStart(8)}`),
     'sources (events/s over the last minute, last stored):',
     ...s.sources.map((x) => `  ${x.sourceId.padEnd(20)} ${x.eventsPerSecond.toFixed(1).padStart(8)}  ${x.lastEventAt}`),
+    ...(s.services ? [
+      'services (soc up: state since, restarts, last exit):',
+      ...s.services.map((x) => `  ${x.name.padEnd(12)} ${x.state.padEnd(10)} ${x.since}  ${String(x.restarts).padStart(3)}  ${x.lastExit ?? '-'}`),
+    ] : []),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -13,7 +13,7 @@ export interface ParsedFile {
 }
 
 /** Cuts a file into records the way ingest cuts a body, remembering the line each record starts on. */
-export function parseFile(file: string, format: BodyFormat = 'auto', sourceId = 'file'): ParsedFile {
+export function parseFile(file: string, format: BodyFormat = 'auto', sourceId = 'file', sourceKind = ''): ParsedFile {
   let body: string;
   try {
     body = readFileSync(file, 'utf8');
@@ -41,7 +41,7 @@ export function parseFile(file: string, format: BodyFormat = 'auto', sourceId = 
     }
     lines.push(line);
   }
-  const result = normalizeRaw({ source_id: sourceId, format: declaredFormat(format, kind), received_ms: Date.now(), records }, { idPrefix: 'f', nowMs: Date.now() });
+  const result = normalizeRaw({ source_id: sourceId, format: declaredFormat(format, kind), received_ms: Date.now(), records, source_kind: sourceKind }, { idPrefix: 'f', nowMs: Date.now() });
   const recordOf = (id: string) => Number(id.split('.')[1]);
   return {
     file,

@@ -1,5 +1,7 @@
-// `soc rules test` and `soc rules eval`: the production engine over rule tests and over log files.
-import { formatProblem, huntEvents, loadRules, runRuleTests, type SigmaRule } from '../../services/detect/index.js';
+// `soc rules test|eval|list|show|coverage`: the production engine over rule tests and log files, and the rule catalogue.
+import { coverage, formatProblem, huntEvents, loadCatalog, loadRules, logsourceLabel, policyFile, readPolicy, ruleDirs, runRuleTests, techniquesFromTags, type Catalog, type SigmaRule } from '../../services/detect/index.js';
+import { loadConfig } from '../../services/core/config.js';
+import { isSourceKind, SOURCE_KINDS } from '../../services/core/source-kinds.js';
 import { ConfigError } from '../../services/core/errors.js';
 import type { BodyFormat } from '../../services/ingest/core.js';
 import type { Event } from '../../services/core/proto.js';
@@ -27,13 +29,14 @@ export async function rulesTest(dir: string | undefined, o: { json?: boolean }):
 }
 
 /** Hunts over log files with a rule set: one JSON line per match, a summary on stderr. */
-export async function rulesEval(files: string[], o: { rules: string[]; format?: string }): Promise<void> {
+export async function rulesEval(files: string[], o: { rules: string[]; format?: string; kind?: string }): Promise<void> {
   if (files.length === 0) throw new ConfigError('no event files given');
+  if (o.kind && !isSourceKind(o.kind)) throw new ConfigError(`--kind ${o.kind}: expected one of ${SOURCE_KINDS.join(', ')}`);
   const { rules, errors } = load(o.rules);
   const events: Event[] = [];
   const where: { file: string; record: number; line: number }[] = [];
   for (const file of files) {
-    const parsed = parseFile(file, (o.format ?? 'auto') as BodyFormat, 'hunt');
+    const parsed = parseFile(file, (o.format ?? 'auto') as BodyFormat, 'hunt', o.kind ?? '');
     for (const r of parsed.rejects) process.stderr.write(`${file}:${r.line}: ${r.error}\n`);
     for (const e of parsed.events) {
       e.event.id = `${events.length}`;
@@ -53,4 +56,78 @@ export async function rulesEval(files: string[], o: { rules: string[]; format?: 
   }
   process.stderr.write(`${events.length} event(s), ${rules.length} rule(s), ${matches.length} match(es) of ${perRule.size} rule(s), ${errors} load error(s)\n`);
   if (errors) process.exitCode = 1;
+}
+
+interface CatalogOptions { rules?: string[]; policy?: string }
+
+/** The rule directories and policy as the detect service would read them (RULES_DIR, RULES_POLICY), or as given. */
+function catalog(o: CatalogOptions): Catalog {
+  const config = loadConfig();
+  const dirs = o.rules?.length ? o.rules : ruleDirs(config.RULES_DIR);
+  const c = loadCatalog(dirs, readPolicy(o.policy ?? policyFile(config)));
+  for (const p of c.problems) process.stderr.write(`${formatProblem(p)}\n`);
+  return c;
+}
+
+/** Every rule with its state (runs, excluded by the policy, not compiled) and the reason; load errors on stderr. */
+export async function rulesList(o: CatalogOptions & { json?: boolean; state?: string }): Promise<void> {
+  const c = catalog(o);
+  const counts = { runs: 0, excluded: 0, 'not-compiled': 0 };
+  for (const e of c.entries) {
+    counts[e.state]++;
+    if (o.state && e.state !== o.state) continue;
+    const r = e.rule;
+    if (o.json) {
+      process.stdout.write(JSON.stringify({ id: r.id, title: r.title, level: r.level, status: r.status ?? '', kind: r.kind, logsource: logsourceLabel(r),
+        state: e.state, reason: e.reason ?? null, file: r.source.file, author: r.author ?? '' }) + '\n');
+    } else {
+      process.stdout.write(`${r.id}  ${r.level.padEnd(13)} ${e.state.padEnd(12)} ${logsourceLabel(r).padEnd(32)} ${r.title}${e.reason ? `  (${e.reason})` : ''}\n`);
+    }
+  }
+  const errors = c.problems.filter((p) => p.severity === 'error').length;
+  process.stderr.write(`${c.entries.length} rule(s): ${counts.runs} run, ${counts.excluded} left out by the policy, ${counts['not-compiled']} not compiled; ${errors} load error(s)\n`);
+}
+
+/** One rule: its metadata, state, techniques with names, and its YAML source location. */
+export async function rulesShow(id: string, o: CatalogOptions & { json?: boolean }): Promise<void> {
+  const c = catalog(o);
+  const want = id.toLowerCase();
+  const e = c.entries.find((x) => x.rule.id === want || x.rule.name === id);
+  if (!e) throw new ConfigError(`no rule ${JSON.stringify(id)} in ${o.rules?.join(', ') ?? 'RULES_DIR'} (soc rules list)`);
+  const r = e.rule;
+  const techniques = techniquesFromTags(r.tags);
+  const stats = c.detector.stats().rules[r.id];
+  const info = {
+    id: r.id, title: r.title, name: r.name ?? null, kind: r.kind, level: r.level, status: r.status ?? '', state: e.state, reason: e.reason ?? null,
+    author: r.author ?? '', date: r.date ?? null, modified: r.modified ?? null, logsource: logsourceLabel(r), description: r.description ?? '',
+    references: r.references, falsepositives: r.falsepositives, tags: r.tags,
+    techniques: techniques.map((t) => ({ id: t.id, name: t.name, tactics: t.tactics })), file: `${r.source.file}:${r.source.line}`,
+    tests: r.tests.length, compiled: stats !== undefined,
+  };
+  if (o.json) { process.stdout.write(JSON.stringify(info, null, 2) + '\n'); return; }
+  const lines = [
+    `${r.title}  [${r.level}${r.status ? `, ${r.status}` : ''}]`, `id:          ${r.id}`, `state:       ${e.state}${e.reason ? ` (${e.reason})` : ''}`,
+    `author:      ${info.author || '-'}`, `date:        ${info.date ?? '-'}${info.modified ? `, modified ${info.modified}` : ''}`,
+    `logsource:   ${info.logsource}`, `file:        ${info.file}`,
+    `techniques:  ${techniques.map((t) => `${t.id} ${t.name || '(unknown)'}${t.tactics.length ? ` [${t.tactics.join(', ')}]` : ''}`).join('; ') || '-'}`,
+    `description: ${info.description || '-'}`,
+    ...(r.falsepositives.length ? [`false positives: ${r.falsepositives.join('; ')}`] : []),
+    ...r.references.map((u, i) => `${i === 0 ? 'references:  ' : '             '}${u}`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** The ATT&CK coverage of the running rules: tactic, technique (with its name), rules per log source. */
+export async function rulesCoverage(o: CatalogOptions & { json?: boolean }): Promise<void> {
+  const c = catalog(o);
+  const rows = coverage(c.entries.filter((e) => e.state === 'runs').map((e) => e.rule));
+  if (o.json) { for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n'); return; }
+  let tactic = '';
+  for (const r of rows) {
+    if (r.tactic !== tactic) { tactic = r.tactic; process.stdout.write(`\n${r.tacticName || '(no tactic)'}\n`); }
+    const sources = Object.entries(r.bySource).sort((a, b) => b[1] - a[1]).map(([s, n]) => `${s} ${n}`).join(', ');
+    process.stdout.write(`  ${r.technique.padEnd(10)} ${(r.name || '(unknown)').slice(0, 48).padEnd(48)} ${String(r.rules).padStart(4)}  ${sources}\n`);
+  }
+  const techniques = new Set(rows.map((r) => r.technique));
+  process.stderr.write(`${techniques.size} technique(s) covered by ${c.entries.filter((e) => e.state === 'runs').length} running rule(s)\n`);
 }

@@ -10,7 +10,8 @@ import { registerAnalystCommands } from './analyst.js';
 import { events } from './events.js';
 import { lookup } from './lookup.js';
 import { parse } from './parse.js';
-import { rulesEval, rulesTest } from './rules.js';
+import { rulesCoverage, rulesEval, rulesList, rulesShow, rulesTest } from './rules.js';
+import { rulesUpdate } from './rules-update.js';
 import { simulate } from '../simulator/index.js';
 import { up } from './up.js';
 
@@ -67,7 +68,25 @@ rules.command('eval')
   .argument('<files...>', 'event files')
   .option('--rules <dir...>', 'rule directories or files', ['rules'])
   .option('--format <format>', 'the files\' format (default: recognised per record)')
+  .option('--kind <kind>', 'what the files come from (a source kind: webserver, proxy, firewall, dns, linux, auditd, windows, agent)')
   .action(rulesEval);
+const catalogOptions = (c: ReturnType<typeof rules.command>) => c
+  .option('--rules <dir...>', 'rule directories or files (default: RULES_DIR)')
+  .option('--policy <file>', 'rules policy file (default: RULES_POLICY, else DATA_DIR/rules-policy.yml)')
+  .option('--json', 'JSON output');
+catalogOptions(rules.command('list').description('every rule with whether it runs, and why not (policy, compile problem); load errors on stderr'))
+  .option('--state <state>', 'only rules in this state: runs, excluded, not-compiled')
+  .action(rulesList);
+catalogOptions(rules.command('show').description('one rule: level, status, author, references, techniques, logsource, state').argument('<id>', 'rule id or name'))
+  .action(rulesShow);
+catalogOptions(rules.command('coverage').description('ATT&CK coverage of the running rules: techniques (with names) and rules per log source'))
+  .action(rulesCoverage);
+rules.command('update')
+  .description('replace the SigmaHQ pack with a newer release: validated first, summary of added, changed and removed rules, then hot reload')
+  .requiredOption('--from <path>', 'the new release: a directory, a .zip or a .tar.gz')
+  .option('--pack <dir>', 'the pack directory to replace (default: the rules-sigmahq entry of RULES_DIR)')
+  .option('--dry-run', 'validate and print the summary only')
+  .action(rulesUpdate);
 
 registerAgentCommands(program);
 registerEnrollCommands(program);

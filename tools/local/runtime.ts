@@ -5,6 +5,7 @@ import { loadConfig } from '../../services/core/config.js';
 import { ConfigError } from '../../services/core/errors.js';
 import { natsTlsOptions } from '../../services/core/tls.js';
 import type { TlsOptions } from '@nats-io/transport-node';
+import type { ServiceState } from '../../services/core/supervision.js';
 
 export interface Runtime {
   pid: number;
@@ -41,6 +42,15 @@ export function natsTarget(): { url: string; credsFile?: string; tls?: TlsOption
     throw new ConfigError(`no NATS: set NATS_URL, or start MiniSOC with \`soc up\` (no ${runtimeFile(config.DATA_DIR)} found)`);
   }
   return { url: r.natsUrl, credsFile: config.NATS_CREDS ?? r.natsCreds, tls: natsTlsOptions({ caFile: config.NATS_TLS_CA ?? r.natsTlsCa }) };
+}
+
+/** The service states the running `soc up` last wrote (DATA_DIR/services.json); null when there is none. */
+export function supervisedServices(): ServiceState[] | null {
+  try {
+    return (JSON.parse(readFileSync(join(resolve(loadConfig().DATA_DIR), 'services.json'), 'utf8')) as { services: ServiceState[] }).services;
+  } catch {
+    return null;
+  }
 }
 
 /** DATABASE_URL from the environment, else from the runtime file of a running `soc up`. */

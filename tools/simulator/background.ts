@@ -142,8 +142,13 @@ export class Background {
     const ws = r.pick(this.world.workstations);
     const internal = r.chance(0.3);
     const server = r.pick(this.world.servers);
+    // Drawn in the same order as before, so a seed gives the same run.
+    const srcPort = internal ? r.int(49_152, 65_000) : 0;
+    const port = internal ? r.pick([445, 389, 88, 135]) : 0;
+    // Kerberos and LDAP to a domain controller come from lsass.exe; SMB and RPC from the kernel (System, pid 4).
+    const lsass = port === 88 || port === 389;
     const text = sysmonNetworkXml(this.header(ts, ws.name), internal
-      ? { pid: 4, image: 'System', user: 'NT AUTHORITY\\SYSTEM', srcIp: ws.ip, srcPort: r.int(49_152, 65_000), dstIp: server.ip, dstPort: r.pick([445, 389, 88, 135]), initiated: true }
+      ? { pid: lsass ? 712 : 4, image: lsass ? 'C:\\Windows\\System32\\lsass.exe' : 'System', user: 'NT AUTHORITY\\SYSTEM', srcIp: ws.ip, srcPort, dstIp: server.ip, dstPort: port, initiated: true }
       : { pid: r.int(2000, 9000), image: 'C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe', user: `${DOMAIN}\\${ws.user}`, srcIp: ws.ip, srcPort: r.int(49_152, 65_000), dstIp: r.pick(this.world.services), dstPort: r.chance(0.9) ? 443 : 80, initiated: true });
     return { kind: 'log', ts, source: 'sysmon', text };
   }

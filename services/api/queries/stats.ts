@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { sql } from 'kysely';
 import type { Db } from '../../core/db/index.js';
+import { serviceStates, type ServiceState } from '../../core/supervision.js';
 import { pipelineLag } from '../../core/topology.js';
 
 export interface Stats {
@@ -11,6 +12,8 @@ export interface Stats {
   dlq: { count: number };
   agents: { online: number; degraded: number; offline: number };
   eventsPerSecond: number;
+  /** Under soc up, each service process: its state, restarts and last exit; null when the services run apart. */
+  services: Pick<ServiceState, 'name' | 'state' | 'since' | 'restarts' | 'lastExit'>[] | null;
 }
 
 const WINDOW_S = 60;
@@ -34,5 +37,6 @@ export async function stats(db: Db, nc: NatsConnection, detectShards = 1): Promi
   return {
     stages, sources: perSource, dlq: { count: dlq.n }, agents: byStatus,
     eventsPerSecond: perSource.reduce((sum, s) => sum + s.eventsPerSecond, 0),
+    services: serviceStates()?.map(({ name, state, since, restarts, lastExit }) => ({ name, state, since, restarts, lastExit })) ?? null,
   };
 }

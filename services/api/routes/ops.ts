@@ -4,7 +4,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Type } from 'typebox';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db/index.js';
-import { ROLES, createUser, listUsers } from '../../auth/users.js';
+import { ROLES, createUser, endSessions, listUsers, resetPassword, setDisabled, setRole, MIN_PASSWORD_LENGTH, UnknownUserError } from '../../auth/users.js';
+import { ApiError } from '../../core/http.js';
+import { listAudit } from '../queries/audit.js';
 import { authErrors, errorSchema, page } from '../../core/http.js';
 import { listDeadLetters, retryDeadLetters } from '../queries/dlq.js';
 import { listRules } from '../queries/rules.js';
@@ -27,8 +29,8 @@ export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Conf
 
     app.get('/api/rules', {
       preHandler: viewer,
-      schema: { tags: ['operations'], summary: 'The rules of RULES_DIR with their hit counts, and load errors', response: { 200: Type.Object({ items: Type.Array(RuleItem) }), ...authErrors } },
-    }, async () => listRules(db(), deps.config.RULES_DIR));
+      schema: { tags: ['operations'], summary: 'The rules of RULES_DIR with their hit counts, the rules the policy leaves out (with the reason), and load errors', response: { 200: Type.Object({ items: Type.Array(RuleItem) }), ...authErrors } },
+    }, async () => listRules(db(), deps.config));
 
     app.get('/api/dlq', {
       preHandler: viewer,
@@ -67,13 +69,87 @@ export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Conf
       preHandler: admin,
       schema: {
         tags: ['users'], summary: 'Add a user',
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), role: Type.Enum([...ROLES]), password: Type.String({ minLength: 8, maxLength: 1024 }) }, { additionalProperties: false }),
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), role: Type.Enum([...ROLES]), password: Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 }) }, { additionalProperties: false }),
         response: { 201: Type.Object({ name: Type.String(), role: Type.String() }), 409: errorSchema, ...authErrors },
       },
     }, async (req, reply) => {
       const user = await createUser(db(), req.body.name, req.body.role, req.body.password);
       await audit(db(), req.user!.name, 'user.create', user.name, { role: user.role });
       return reply.code(201).send(user);
+    });
+
+    // The lifecycle of a user: each change ends the user's sessions, and open live views close within seconds.
+    const UserName = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
+    const changed = (name: string) => {
+      app.sessionEvents.emit('changed');
+      return { name };
+    };
+    const known = async <T>(work: () => Promise<T>): Promise<T> => {
+      try { return await work(); } catch (err) {
+        if (err instanceof UnknownUserError) throw new ApiError(404, err.message);
+        throw err;
+      }
+    };
+    app.patch('/api/users/:name', {
+      preHandler: admin,
+      schema: {
+        tags: ['users'], summary: 'Disable or enable a user, or change their role (their sessions end)', params: UserName,
+        body: Type.Object({ disabled: Type.Optional(Type.Boolean()), role: Type.Optional(Type.Enum([...ROLES])) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: Type.Object({ name: Type.String() }), 404: errorSchema, 409: errorSchema, ...authErrors },
+      },
+    }, async (req) => {
+      const { name } = req.params;
+      if (name === req.user!.name && (req.body.disabled || (req.body.role && req.body.role !== 'admin'))) throw new ApiError(409, 'an admin cannot disable or demote themselves; ask another admin');
+      await known(async () => {
+        if (req.body.disabled !== undefined) await setDisabled(db(), name, req.body.disabled);
+        if (req.body.role !== undefined) await setRole(db(), name, req.body.role);
+      });
+      await audit(db(), req.user!.name, 'user.update', name, req.body);
+      return changed(name);
+    });
+    app.post('/api/users/:name/password', {
+      preHandler: admin,
+      schema: {
+        tags: ['users'], summary: 'Set a new password (the password policy applies; the user\'s sessions end)', params: UserName,
+        body: Type.Object({ password: Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ name: Type.String() }), 404: errorSchema, ...authErrors },
+      },
+    }, async (req) => {
+      await known(() => resetPassword(db(), req.params.name, req.body.password));
+      await audit(db(), req.user!.name, 'user.password-reset', req.params.name, {});
+      return changed(req.params.name);
+    });
+    app.delete('/api/users/:name/sessions', {
+      preHandler: admin,
+      schema: {
+        tags: ['users'], summary: 'End every session and API token of a user', params: UserName,
+        response: { 200: Type.Object({ name: Type.String(), ended: Type.Integer() }), ...authErrors },
+      },
+    }, async (req) => {
+      const ended = await endSessions(db(), req.params.name);
+      await audit(db(), req.user!.name, 'user.sessions-end', req.params.name, { ended });
+      return { ...changed(req.params.name), ended };
+    });
+
+    app.get('/api/audit', {
+      preHandler: admin,
+      schema: {
+        tags: ['operations'], summary: 'The audit log, newest first: who did what to which target, sign-ins and denials included',
+        querystring: Type.Object({
+          actor: Type.Optional(Type.String({ maxLength: 200 })),
+          action: Type.Optional(Type.String({ maxLength: 64, description: 'an action, or a family such as login.*' })),
+          since: Type.Optional(Type.String({ maxLength: 64, description: 'an ISO time or a duration before now (15m, 2h, 7d)' })),
+          until: Type.Optional(Type.String({ maxLength: 64 })),
+          limit: Limit(1000, 100), cursor: Type.Optional(Type.String({ maxLength: 200 })),
+        }, { additionalProperties: false }),
+        response: {
+          200: page(Type.Object({ id: Type.String(), at: Type.String(), actor: Type.String(), action: Type.String(), target: Type.Union([Type.String(), Type.Null()]), detail: Type.Unknown() })),
+          ...authErrors,
+        },
+      },
+    }, async (req) => {
+      const { limit, cursor, ...q } = req.query;
+      return listAudit(db(), q, { limit, cursor });
     });
   };
 }

@@ -10,7 +10,8 @@ import { requireRole } from '../../auth/plugin.js';
 
 const AlertId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
-export function triageRoutes(db: () => Db): FastifyPluginAsyncTypebox {
+/** `reads`: the analysts' read pool (statement timeout); `db`: the main pool, for changes. */
+export function triageRoutes(db: () => Db, reads: () => Db = db): FastifyPluginAsyncTypebox {
   return async (app) => {
     const viewer = requireRole('viewer');
     const analyst = requireRole('analyst');
@@ -23,7 +24,7 @@ export function triageRoutes(db: () => Db): FastifyPluginAsyncTypebox {
       },
     }, async (req) => {
       const { limit, cursor, ...q } = req.query;
-      return listIncidents(db(), q, { limit, cursor });
+      return listIncidents(reads(), q, { limit, cursor });
     });
 
     app.get('/api/alerts/:id', {
@@ -32,7 +33,7 @@ export function triageRoutes(db: () => Db): FastifyPluginAsyncTypebox {
         tags: ['incidents'], summary: 'One alert with the events that raised it', params: AlertId,
         response: { 200: Type.Object({ alert: Type.Intersect([Incident, Type.Object({ doc: Type.Unknown() })]), events: Type.Array(Type.Unknown()) }), 404: errorSchema, ...authErrors },
       },
-    }, async (req) => getAlert(db(), req.params.id));
+    }, async (req) => getAlert(reads(), req.params.id));
 
     app.patch('/api/alerts/:id', {
       preHandler: analyst,

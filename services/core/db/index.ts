@@ -12,8 +12,12 @@ export type Db = Kysely<Database>;
 // Return int8 (bigint) values as strings, but counts we ask for as ::int stay numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
-export function createDb(url: string, opts: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000 });
+/** max: connections; statementTimeoutMs: Postgres cancels any statement of this pool that runs longer (code 57014). */
+export function createDb(url: string, opts: { max?: number; statementTimeoutMs?: number } = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000,
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  });
   // A client losing its connection (the server restarting, say) must not crash the process: idle ones
   // are reported on the pool, checked-out ones on themselves; either way the query in flight fails
   // and the caller retries.

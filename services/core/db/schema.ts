@@ -173,6 +173,8 @@ export interface AgentCredentialsTable {
 export interface IngestSourcesTable {
   name: string;
   format: string;
+  /** What the source is (SOURCE_KINDS), '' when not declared. */
+  kind: Generated<string>;
   token_hash: string;
   created_at: Generated<Date>;
   created_by: string;

@@ -148,7 +148,7 @@ export function parseRuleText(text: string, file: string): LoadResult {
     const start = part.start + Math.max(0, first);
     try {
       const built = buildRule(value, file, start, lineOf, doc, warn);
-      if (value.level === undefined || value.level === null) for (const r of built) defaultedLevel.add(r);
+      if ((value.level === undefined || value.level === null) && value.filter === undefined) for (const r of built) defaultedLevel.add(r);
       rules.push(...built);
     } catch (e) {
       if (e instanceof DocError) err(e.line, e.message);
@@ -174,10 +174,22 @@ function deepMerge(base: Obj, over: Obj): Obj {
 
 /** The 0-based line of `key:` inside a mapping that starts at `from`, found in the document text. */
 function keyLine(doc: Doc, from: number, key: string): number {
-  const esc = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`^\\s*(-\\s+)?['"]?${esc}['"]?\\s*:`);
-  for (let i = Math.max(0, from - doc.start); i < doc.lines.length; i++) if (re.test(doc.lines[i]!)) return i + doc.start;
+  for (let i = Math.max(0, from - doc.start); i < doc.lines.length; i++) if (startsWithKey(doc.lines[i]!, key)) return i + doc.start;
   return from;
+}
+
+/** Whether a line starts with `key:` (indented, after `- `, the key quoted or not), read without a pattern. */
+function startsWithKey(line: string, key: string): boolean {
+  let i = 0;
+  const blank = (c: string | undefined) => c === ' ' || c === '\t';
+  while (blank(line[i])) i++;
+  if (line[i] === '-' && blank(line[i + 1])) { i++; while (blank(line[i])) i++; }
+  if (line[i] === '"' || line[i] === "'") i++;
+  if (!line.startsWith(key, i)) return false;
+  i += key.length;
+  if (line[i] === '"' || line[i] === "'") i++;
+  while (blank(line[i])) i++;
+  return line[i] === ':';
 }
 
 function str(v: unknown): string | undefined {
@@ -194,7 +206,8 @@ function buildRule(
   const title = o.title;
   if (typeof title !== 'string' || !title.trim()) throw new DocError(`missing title`, start);
   if (title.length > 256) throw new DocError(`title is longer than 256 characters`, at('title'));
-  const id = str(o.id);
+  // A Sigma filter's id is optional: one is derived from its file and title, stable while they are.
+  const id = str(o.id) ?? (o.filter !== undefined && o.correlation === undefined ? derivedId(file, title) : undefined);
   if (!id) throw new DocError(`rule '${title}' has no id: every rule needs a stable UUID`, start);
   if (!UUID.test(id)) throw new DocError(`id '${id}' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`, at('id'));
   const name = o.name === undefined ? undefined : str(o.name);
@@ -220,13 +233,25 @@ function buildRule(
     id: id.toLowerCase(), title: title.trim(), name, level, tags, falsepositives,
     description: typeof o.description === 'string' ? o.description.trim() : undefined,
     status: o.status === undefined || o.status === null ? undefined : String(o.status),
+    // DRL 1.1: whoever raises alerts from a rule shows its author; references help the analyst.
+    author: typeof o.author === 'string' ? o.author.trim() : undefined,
+    references: Array.isArray(o.references) ? o.references.filter((x): x is string => typeof x === 'string') : [],
+    date: o.date === undefined || o.date === null ? undefined : String(o.date instanceof Date ? o.date.toISOString().slice(0, 10) : o.date),
+    modified: o.modified === undefined || o.modified === null ? undefined : String(o.modified instanceof Date ? o.modified.toISOString().slice(0, 10) : o.modified),
     source: { file, line: start + 1 },
     tests: parseTests(o.tests, at, lineOf),
   };
-  if (o.filter !== undefined && o.correlation === undefined) {
-    throw new DocError(`Sigma filters (a 'filter' section) are not supported; add the exclusion to the rules' conditions`, at('filter'));
-  }
   if (o.correlation !== undefined) return [buildCorrelation(base, o.correlation, at, lineOf)];
+  // A Sigma filter: its selections and condition are a detection that suppresses the matches of the rules it names.
+  let filterFor: string[] | undefined;
+  if (o.filter !== undefined) {
+    if (!isObj(o.filter)) throw new DocError(`filter must be a mapping (rules, selections, condition)`, at('filter'));
+    const { rules: targets, ...det } = o.filter;
+    const list = (typeof targets === 'string' ? [targets] : Array.isArray(targets) ? targets.map(str) : []).filter((x): x is string => !!x);
+    if (!list.length) throw new DocError(`filter.rules must name at least one rule (id or name)`, at('rules'));
+    filterFor = list;
+    o = { ...o, detection: det };
+  }
 
   // A detection rule.
   const logsource = parseLogsource(o.logsource, at);
@@ -268,6 +293,10 @@ function buildRule(
     if (!used.has(n)) warn(keyLine(doc, detLine, n), `search identifier '${n}' is not used by the condition`);
   }
   const rule: DetectionRule = { ...base, kind: 'detection', logsource, taxonomy: typeof o.taxonomy === 'string' ? o.taxonomy : 'sigma', searches, condition };
+  if (filterFor) {
+    if (aggregation !== undefined) throw new DocError(`a filter's condition cannot aggregate`, condLine);
+    return [{ ...rule, filter: filterFor }];
+  }
   if (aggregation === undefined) return [rule];
   return legacyAggregation(rule, aggregation, det.timeframe, condLine);
 }

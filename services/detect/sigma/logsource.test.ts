@@ -31,10 +31,34 @@ describe('eventLogsource', () => {
     expect(eventLogsource(win('Microsoft-Windows-Windows Defender/Operational', 1116))).toMatchObject({ services: ['windefend'] });
   });
 
-  it('puts web access events in webserver and proxy', () => {
+  it('puts web access events from a source without a kind in webserver only (proxy rules need a proxy source)', () => {
     const ls = eventLogsource(eventFromDoc({ 'event.category': ['web'], 'event.module': 'nginx', 'url.original': '/x', 'http.request.method': 'GET' }));
-    expect(ls.categories).toEqual(['webserver', 'proxy']);
+    expect(ls.categories).toEqual(['webserver']);
     expect(ls.products).toEqual(['nginx']);
+  });
+
+  it("places events by their source's declared kind (observer.type)", () => {
+    const web = { 'event.category': ['web'], 'event.module': 'nginx', 'url.original': '/x', 'http.request.method': 'GET' };
+    expect(eventLogsource(eventFromDoc({ ...web, 'observer.type': 'webserver' }))).toMatchObject({ categories: ['webserver'], products: ['nginx'] });
+    expect(eventLogsource(eventFromDoc({ ...web, 'observer.type': 'proxy' }))).toMatchObject({ categories: ['proxy'], products: [] });
+    expect(eventLogsource(eventFromDoc({ 'event.category': ['network'], 'observer.type': 'firewall' }))).toMatchObject({ categories: ['firewall'] });
+    expect(eventLogsource(eventFromDoc({ 'event.category': ['network'], 'observer.type': 'dns' }))).toMatchObject({ categories: ['dns'] });
+    expect(eventLogsource(eventFromDoc({ 'process.name': 'sshd', 'observer.type': 'linux' }))).toMatchObject({ products: ['linux'], services: ['sshd', 'auth', 'syslog'] });
+    expect(eventLogsource(eventFromDoc({ 'observer.type': 'auditd' }))).toMatchObject({ products: ['linux'], services: ['auditd'] });
+    // Windows sources are placed by each event's channel.
+    const sec = eventFromDoc({ 'event.code': '4625', 'event.module': 'windows', 'observer.type': 'windows', winlog: { channel: 'Security', event_id: 4625 } });
+    expect(eventLogsource(sec)).toMatchObject({ products: ['windows'], services: ['security'] });
+  });
+
+  it('runs a rule only on its logsource: proxy never on access logs, security only on the Security channel', () => {
+    const proxy = { category: 'proxy' };
+    const web = eventLogsource(eventFromDoc({ 'event.category': ['web'], 'url.original': '/x', 'http.request.method': 'GET', 'observer.type': 'webserver' }));
+    expect(logsourceMatches(proxy, web)).toBe(false);
+    expect(logsourceMatches({ category: 'webserver' }, web)).toBe(true);
+    const security = { product: 'windows', service: 'security' };
+    expect(logsourceMatches(security, eventLogsource(win('Security', 4625)))).toBe(true);
+    expect(logsourceMatches(security, eventLogsource(win(SYSMON, 1)))).toBe(false);
+    expect(logsourceMatches(security, eventLogsource(win('System', 7045)))).toBe(false);
   });
 
   it('puts sshd and sudo syslog events in linux auth', () => {

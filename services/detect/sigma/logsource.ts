@@ -161,8 +161,15 @@ function isWindowsEvent(e: Event): boolean {
   return !!e.extra_json && e.extra_json.includes('"winlog"');
 }
 
-/** The logsource of a normalized event. Memoized: events of one kind share one object. */
+/**
+ * The logsource of a normalized event. Memoized: events of one kind share one object.
+ * The source's declared kind (observer.type, set by normalize from `soc sources add --kind`) comes first:
+ * a proxy's requests are `category: proxy` and never `webserver`, a firewall's are `firewall`, and so on.
+ * Undeclared web requests are a web server's access log (`webserver` only): proxy rules need a proxy source.
+ */
 export function eventLogsource(e: Event): EventLogsource {
+  const kind = e.observer?.type ?? '';
+  if (kind && kind !== 'windows' && kind !== 'agent' && KIND_PLACES.has(kind)) return kindLogsource(e, kind);
   if (isWindowsEvent(e)) {
     const channel = getChannel(e);
     if (typeof channel === 'string' && channel) return windowsLogsource(channel, e.event?.code ?? '');
@@ -188,7 +195,7 @@ export function eventLogsource(e: Event): EventLogsource {
   if (family === 'darwin' || family === 'macos') products.push('macos');
   else if (family) products.push(family);
   if (isWeb) {
-    categories.push('webserver', 'proxy');
+    categories.push('webserver');
     if (WEB_SERVERS.has(module)) products.push(module);
   }
   if (cats.includes('process')) {
@@ -208,6 +215,54 @@ export function eventLogsource(e: Event): EventLogsource {
   if (syslog) {
     services.push('syslog');
     if (!family) products.push('linux');
+  }
+  ls = make(products, categories, services);
+  if (memo.size > 10_000) memo.clear();
+  memo.set(key, ls);
+  return ls;
+}
+
+/** Declared kinds placed by the source alone (windows and agent events are placed by their content). */
+const KIND_PLACES = new Set(['webserver', 'proxy', 'firewall', 'dns', 'linux', 'auditd']);
+
+/** The logsource of an event from a source that declared its kind. */
+function kindLogsource(e: Event, kind: string): EventLogsource {
+  const module = e.event?.module ?? '';
+  const pname0 = e.process?.name ?? '';
+  const pname = pname0 && LINUX_SERVICES[pname0.toLowerCase()] ? pname0.toLowerCase() : '';
+  const cats = e.event?.category ?? [];
+  const key = `kind:${kind}|${module}|${pname}|${cats.join(',')}`;
+  let ls = memo.get(key);
+  if (ls) return ls;
+  const products: string[] = [];
+  const categories: string[] = [];
+  const services: string[] = [];
+  switch (kind) {
+    case 'webserver':
+      categories.push('webserver');
+      if (WEB_SERVERS.has(module)) products.push(module);
+      break;
+    case 'proxy':
+      categories.push('proxy');
+      break;
+    case 'firewall':
+      categories.push('firewall');
+      break;
+    case 'dns':
+      categories.push('dns');
+      break;
+    case 'auditd':
+      products.push('linux');
+      services.push('auditd');
+      break;
+    case 'linux': {
+      products.push('linux');
+      const svc = LINUX_SERVICES[pname || module];
+      if (svc) services.push(...svc);
+      if (cats.includes('authentication')) services.push('auth');
+      services.push('syslog');
+      break;
+    }
   }
   ls = make(products, categories, services);
   if (memo.size > 10_000) memo.clear();

@@ -2,6 +2,7 @@
 import type { Event } from '../../core/proto.js';
 import { EventDataView, getEventData, readField, type FieldRef } from './fieldmap.js';
 import type { CompareOp, FieldTest, Part, TimeUnit, Value } from './types.js';
+import { compileRe2, globMatcher } from './linear.js';
 import { expandPlaceholders, ValueError } from './values.js';
 
 /** Field slots shared by all compiled rules of one detector, so each event reads a field once. */
@@ -137,7 +138,8 @@ class StringSet {
   prefix: string[] = [];
   suffix: string[] = [];
   contains: string[] = [];
-  regex: RegExp[] = [];
+  /** Patterns with stars inside, `?` or classes: glob matchers, linear in the text. */
+  regex: ((s: string) => boolean)[] = [];
   any = false;
 
   get size(): number {
@@ -159,7 +161,10 @@ class StringSet {
     else if (n === 2 && star(parts[0]) && lit(parts[1])) this.suffix.push(parts[1].s);
     else if (n === 2 && lit(parts[0]) && star(parts[1])) this.prefix.push(parts[0].s);
     else if (n === 3 && star(parts[0]) && lit(parts[1]) && star(parts[2])) this.contains.push(parts[1].s);
-    else this.regex.push(patternRegExp(parts));
+    else {
+      if (parts.some((p) => p.k === 'ph')) throw new ValueError(`placeholder %${(parts.find((p) => p.k === 'ph') as { name: string }).name}% was not expanded`);
+      this.regex.push(globMatcher(parts));
+    }
   }
 
   matcher(): TextMatcher {
@@ -171,14 +176,14 @@ class StringSet {
       if (prefix.length) { const v = prefix[0]!; return (s) => s.startsWith(v); }
       if (suffix.length) { const v = suffix[0]!; return (s) => s.endsWith(v); }
       if (contains.length) { const v = contains[0]!; return (s) => s.includes(v); }
-      const r = regex[0]!; return (s) => r.test(s);
+      const r = regex[0]!; return r;
     }
     return (s) => {
       if (hasEq && eq.has(s)) return true;
       for (let i = 0; i < suffix.length; i++) if (s.endsWith(suffix[i]!)) return true;
       for (let i = 0; i < prefix.length; i++) if (s.startsWith(prefix[i]!)) return true;
       for (let i = 0; i < contains.length; i++) if (s.includes(contains[i]!)) return true;
-      for (let i = 0; i < regex.length; i++) if (regex[i]!.test(s)) return true;
+      for (let i = 0; i < regex.length; i++) if (regex[i]!(s)) return true;
       return false;
     };
   }
@@ -207,21 +212,6 @@ function expandClasses(parts: Part[]): Part[][] {
   });
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-}
-
-function patternRegExp(parts: Part[]): RegExp {
-  let src = '^';
-  for (const p of parts) {
-    if (p.k === 'lit') src += escapeRe(p.s);
-    else if (p.k === 'star') src += '[\\s\\S]*';
-    else if (p.k === 'one') src += '[\\s\\S]';
-    else if (p.k === 'cls') src += `[${escapeRe(p.chars)}]`;
-    else throw new ValueError(`placeholder %${p.name}% was not expanded`);
-  }
-  return new RegExp(src + '$');
-}
 
 // ---------------------------------------------------------------- other value kinds
 
@@ -413,7 +403,7 @@ function compileValue(v: Exclude<Value, { t: 'pattern' }>, slot: number, slotOf:
     case 'exists':
       return v.exists ? { pred: (ctx) => ctx.raw(slot) !== undefined, cost: 1 } : { pred: (ctx) => ctx.raw(slot) === undefined, cost: 1 };
     case 're': {
-      const re = new RegExp(v.source, v.flags);
+      const re = compileRe2(v.source, v.flags);
       if (slot < 0) return { pred: (ctx) => re.test(ctx.keywords(false)), cost: 40 };
       return { pred: (ctx) => anyText(ctx.text(slot), (s) => re.test(s)), cost: 10 };
     }

@@ -83,6 +83,11 @@ interface RuleBase {
   name?: string;
   description?: string;
   status?: string;
+  author?: string;
+  references: string[];
+  /** Written and last modified (YYYY-MM-DD as in the rule). */
+  date?: string;
+  modified?: string;
   level: Level;
   tags: string[];
   falsepositives: string[];
@@ -96,6 +101,11 @@ export interface DetectionRule extends RuleBase {
   taxonomy: string;
   searches: Map<string, Search>;
   condition: ConditionNode;
+  /**
+   * A Sigma filter (a `filter:` document): the rules (ids or names) whose matches it suppresses when its own
+   * logsource and condition hold. A filter raises no alert of its own.
+   */
+  filter?: string[];
 }
 
 export const CORRELATION_TYPES = ['event_count', 'value_count', 'temporal', 'temporal_ordered', 'value_sum', 'value_avg'] as const;

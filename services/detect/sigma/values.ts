@@ -1,6 +1,7 @@
 // Sigma values and modifiers: wildcard strings with escapes, and the modifier chain applied to them.
 import { isIP } from 'node:net';
 import type { CompareOp, FieldTest, Part, TimeUnit, Value } from './types.js';
+import { compileRe2 } from './linear.js';
 
 /** A value or modifier that cannot be used; the loader adds file:line. */
 export class ValueError extends Error {
@@ -127,9 +128,10 @@ function checkRegex(source: string, flags: string): { source: string; flags: str
     for (const f of inline[1]!) if (!fl.includes(f)) fl += f;
   }
   try {
-    new RegExp(src, fl);
+    compileRe2(src, fl);
   } catch (err) {
-    throw new ValueError(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+    // RE2 runs in linear time; what it refuses (lookaround, backreferences) could stall the stage.
+    throw new ValueError(`invalid regular expression ${JSON.stringify(source)} for the linear-time engine (RE2 syntax: no lookaround, no backreferences): ${(err as Error).message}`);
   }
   return { source: src, flags: fl };
 }

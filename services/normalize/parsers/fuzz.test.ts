@@ -12,10 +12,10 @@ import { fuzzParameters, hostileRecord } from '../../../test/fuzz/arbitraries.js
 import { normalizeRaw } from '../core.js';
 import { PARSERS } from './index.js';
 import type { Parser } from './types.js';
+import { SHARED_DATA } from '../../../test/harness.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const SAMPLES = join(REPO, '../shared/data/sysmon-samples');
+const SAMPLES = join(SHARED_DATA, 'sysmon-samples');
 const ctx = { sourceId: 'fuzz', receivedMs: Date.UTC(2024, 2, 15, 12, 0, 0) };
 
 const cases = (file: string) => (JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')).cases as { line: string }[]).map((c) => c.line);

@@ -10,10 +10,10 @@ import { PARSERS, detectFormat } from './index.js';
 import { parseJson } from './json.js';
 import { parseSyslog } from './syslog.js';
 import { parseWinXml } from './winxml.js';
+import { SHARED_DATA } from '../../../test/harness.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const SAMPLES = join(REPO, '../shared/data/sysmon-samples');
+const SAMPLES = join(SHARED_DATA, 'sysmon-samples');
 const lines = (file: string) => (JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')).cases as { line: string }[]).map((c) => c.line);
 
 describe('the parser registry', () => {

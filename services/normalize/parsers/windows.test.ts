@@ -7,9 +7,9 @@ import { ValidationError } from '../../core/errors.js';
 import type { Event } from '../../core/proto.js';
 import { jsonObjectToEvent, parseJson } from './json.js';
 import { parseWinXml } from './winxml.js';
+import { SHARED_DATA } from '../../../test/harness.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const CASES = join(REPO, '../shared/data/sigma-regression/cases');
+const CASES = join(SHARED_DATA, 'sigma-regression/cases');
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const ctx = { sourceId: 'win', receivedMs: Date.UTC(2024, 0, 1) };
 

@@ -1,15 +1,14 @@
 // Tests of the Windows event XML parser on the real Sysmon / Security samples, checked against fast-xml-parser, and on broken XML.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../core/errors.js';
 import type { Event } from '../../core/proto.js';
 import { parseWinXml } from './winxml.js';
+import { SHARED_DATA } from '../../../test/harness.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const SAMPLES = join(REPO, '../shared/data/sysmon-samples');
+const SAMPLES = join(SHARED_DATA, 'sysmon-samples');
 const ctx = { sourceId: 'win', receivedMs: Date.UTC(2024, 0, 1) };
 
 function files(dir: string, suffix: string): string[] {

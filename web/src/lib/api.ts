@@ -27,7 +27,7 @@ export interface Command {
   exitCode: number | null; output: string | null; error: string | null;
 }
 
-export interface Rule { id: string; title: string; level: string; techniques: string[]; hits: number; file: string; error?: string }
+export interface Rule { id: string; title: string; level: string; techniques: string[]; hits: number; file: string; error?: string; status?: string; author?: string; logsource?: string; excluded?: string }
 
 export interface NetNode { id: string; kind: 'host' | 'ip'; label: string; geo?: { country?: string; city?: string }; alerts: number; malicious: boolean }
 export interface NetEdge { source: string; target: string; connections: number; bytes: number }
@@ -36,9 +36,14 @@ export interface Stats {
   stages: { stream: string; consumer: string; pending: number; ackPending: number }[];
   sources: { sourceId: string; lastEventAt: string | null; eventsPerSecond: number }[];
   dlq: { count: number }; agents: { online: number; degraded: number; offline: number }; eventsPerSecond: number;
+  /** Under soc up, each service process; null when the services run apart. */
+  services: { name: string; state: string; since: string; restarts: number; lastExit: string | null }[] | null;
 }
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export interface UserItem { name: string; role: Role; createdAt: string; disabled: boolean }
+export interface AuditItem { id: string; at: string; actor: string; action: string; target: string | null; detail: unknown }
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
@@ -52,7 +57,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const res = await fetch(path, {
     method: init.method ?? 'GET',
     credentials: 'same-origin',
-    headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+    // The server refuses state-changing requests without this header: a page of another origin cannot send it (CSRF).
+    headers: init.body === undefined ? { 'x-minisoc-request': '1' } : { 'content-type': 'application/json', 'x-minisoc-request': '1' },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const text = await res.text();
