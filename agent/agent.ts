@@ -190,7 +190,8 @@ export class Agent {
     return events.length;
   }
 
-  private heartbeat(): void {
+  /** `stopping`: the goodbye of a planned stop, after which the monitor shows the agent stopped (no alert). */
+  private heartbeat(stopping = false): void {
     const nc = this.nc;
     // A heartbeat is about now: one buffered through an outage would claim the agent was fine.
     if (!nc || !this.connected) return;
@@ -199,7 +200,7 @@ export class Agent {
       agent_id: this.config.id, version: AGENT_VERSION, sent_ms: Date.now(), uptime_s: (Date.now() - this.startedMs) / 1000,
       queue_depth: s.queueDepth, spool_depth: s.spoolDepth, spool_bytes: s.spoolBytes, dropped: s.dropped, spool_full: s.spoolFull,
       last_error: this.lastError, collector_ms: { ...this.collectors.timingsMs }, host: this.host, interval_s: this.intervals.collect,
-      heartbeat_interval_s: this.intervals.heartbeat,
+      heartbeat_interval_s: this.intervals.heartbeat, stopping,
     }).finish();
     nc.publish(subjects.heartbeat(this.config.id), hb);
   }
@@ -366,6 +367,8 @@ export class Agent {
     // drain() waits for the server, which may be the thing that is away.
     const nc = this.nc;
     if (nc && !nc.isClosed()) {
+      // Goodbye last (drain flushes it): after it the monitor expects no more heartbeats.
+      this.heartbeat(true);
       await Promise.race([nc.drain().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
       if (!nc.isClosed()) await nc.close();
     }

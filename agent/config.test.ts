@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../services/core/errors.js';
 import { tempDir } from '../test/harness.js';
-import { envName, loadAgentConfig, sanitizeId } from './config.js';
+import { enrolledFile, envName, loadAgentConfig, sanitizeId } from './config.js';
 import { AGENT_VERSION } from './version.js';
 
 const dirs: string[] = [];
@@ -84,5 +84,17 @@ describe('agent configuration', () => {
   it('reports the version package.json declares', () => {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string };
     expect(AGENT_VERSION).toBe(pkg.version);
+  });
+
+  it('reads what enrollment saved in the data dir beneath the file, the environment and flags', () => {
+    const dataDir = tempDir('minisoc-agent-enrolled-');
+    dirs.push(dataDir);
+    writeFileSync(enrolledFile(dataDir), JSON.stringify({ id: 'enrolled-1', natsUrls: ['nats://10.0.0.1:4333'], natsCaFile: join(dataDir, 'ca.pem'), tags: ['lab'], server: 'http://127.0.0.1:8080' }));
+    const saved = loadAgentConfig({ env: { SOC_AGENT_DATA_DIR: dataDir } });
+    expect(saved).toMatchObject({ id: 'enrolled-1', natsUrls: ['nats://10.0.0.1:4333'], natsCaFile: join(dataDir, 'ca.pem') });
+    const flags = loadAgentConfig({ env: { SOC_AGENT_DATA_DIR: dataDir, SOC_AGENT_ID: 'env-id' }, overrides: { natsUrls: 'nats://127.0.0.1:4222' } });
+    expect(flags).toMatchObject({ id: 'env-id', natsUrls: ['nats://127.0.0.1:4222'] });
+    writeFileSync(enrolledFile(dataDir), JSON.stringify({ natsUrls: 'not a url' }));
+    expect(configError(() => loadAgentConfig({ env: { SOC_AGENT_DATA_DIR: dataDir } }))).toContain('saved by soc-agent enroll');
   });
 });

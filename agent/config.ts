@@ -1,5 +1,5 @@
 // Agent settings from a YAML/JSON file, SOC_AGENT_* variables and flags, validated with a message per bad key.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -79,6 +79,14 @@ export function envName(key: ConfigKey): string {
   return `SOC_AGENT_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
+/** What `soc-agent enroll` saved in the data dir; `run` reads it beneath every other source. */
+export function enrolledFile(dataDir: string): string {
+  return join(dataDir, 'enrolled.json');
+}
+
+/** The keys of the enrolled file that are settings (it also keeps `tags` and `server`, for people to read). */
+export const ENROLLED_KEYS = ['id', 'natsUrls', 'natsCaFile'] as const satisfies readonly ConfigKey[];
+
 export interface ConfigSources {
   /** Path of a YAML or JSON file (JSON is YAML too). */
   file?: string;
@@ -87,21 +95,21 @@ export interface ConfigSources {
   overrides?: Partial<Record<ConfigKey, unknown>>;
 }
 
-function readFile(path: string): Record<string, unknown> {
+function readFile(path: string, label = `--config ${path}`): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`--config ${path}: cannot read the file (${(err as Error).message})`, { cause: err });
+    throw new ConfigError(`${label}: cannot read the file (${(err as Error).message})`, { cause: err });
   }
   let doc: unknown;
   try {
     doc = yaml.load(text, { filename: path });
   } catch (err) {
-    throw new ConfigError(`--config ${path}: not valid YAML or JSON: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`${label}: not valid YAML or JSON: ${(err as Error).message}`, { cause: err });
   }
   if (doc === undefined || doc === null) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`--config ${path}: must hold a mapping of settings, not ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${label}: must hold a mapping of settings, not ${Array.isArray(doc) ? 'a list' : typeof doc}`);
   return doc as Record<string, unknown>;
 }
 
@@ -123,6 +131,14 @@ export function loadAgentConfig(src: ConfigSources = {}): AgentConfig {
     if (v !== undefined && v !== '') { input[key] = v; origin[key] = `from ${envName(key)}`; }
     const o = src.overrides?.[key];
     if (o !== undefined) { input[key] = o; origin[key] = 'from the command line'; }
+  }
+  // Beneath everything else: what enrollment saved in the data dir (the NATS URLs, CA and id the server gave).
+  const saved = enrolledFile(typeof input.dataDir === 'string' && input.dataDir ? input.dataDir : defaultDataDir());
+  if (existsSync(saved)) {
+    const doc = readFile(saved, saved);
+    for (const key of ENROLLED_KEYS) {
+      if (input[key] === undefined && doc[key] !== undefined) { input[key] = doc[key]; origin[key] = `in ${saved} (saved by soc-agent enroll)`; }
+    }
   }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {

@@ -1,13 +1,14 @@
 // Enrollment: the agent makes its own nkey pair (the seed never leaves the host), trades a one-time token and the
 // public key for a user JWT at POST /api/enroll, and keeps both as a .creds file readable by its owner only.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fmtCreds, parseCreds } from '@nats-io/jwt';
 import { createUser, fromSeed } from '@nats-io/nkeys';
 import { ConfigError } from '../services/core/errors.js';
 import { renewalMessage } from '../services/core/nats-accounts.js';
+import { enrolledFile } from './config.js';
 
 export class EnrollFailed extends Error {
   override name = 'EnrollFailed';
@@ -23,7 +24,7 @@ export interface EnrollOptions {
   timeoutMs?: number;
 }
 
-export interface Enrolled { credsFile: string; natsUrls: string[]; inboxPrefix: string }
+export interface Enrolled { credsFile: string; natsUrls: string[]; inboxPrefix: string; tags: string[] }
 
 /** The .creds file an enrolled agent uses when credsFile is not set. */
 export function defaultCredsFile(dataDir: string): string {
@@ -60,14 +61,33 @@ export async function enroll(o: EnrollOptions): Promise<Enrolled> {
   } catch (err) {
     throw new EnrollFailed(`cannot reach ${url.origin}: ${(err as Error).message}`, { cause: err });
   }
-  let body: { jwt?: string; natsUrls?: string[]; inboxPrefix?: string; message?: string };
+  let body: { jwt?: string; natsUrls?: string[]; inboxPrefix?: string; tags?: string[]; message?: string };
   try { body = JSON.parse(answer.text) as typeof body; } catch { body = {}; }
   if (answer.status !== 200 || !body.jwt) throw new EnrollFailed(`enrollment refused (${answer.status}): ${body.message ?? answer.text.slice(0, 200)}`);
   mkdirSync(dirname(o.credsFile), { recursive: true, mode: 0o700 });
   const tmp = `${o.credsFile}.tmp`;
   writeFileSync(tmp, fmtCreds(body.jwt, kp), { mode: 0o600 });
   renameSync(tmp, o.credsFile);
-  return { credsFile: o.credsFile, natsUrls: body.natsUrls ?? [], inboxPrefix: body.inboxPrefix ?? '' };
+  return { credsFile: o.credsFile, natsUrls: body.natsUrls ?? [], inboxPrefix: body.inboxPrefix ?? '', tags: body.tags ?? [] };
+}
+
+/**
+ * Keeps what enrollment gave in the data dir (enrolled.json, read by `soc-agent run` beneath every other
+ * setting): the agent id, the server's NATS URLs, the CA (copied beside it, for tls:// URLs) and the tags.
+ */
+export function saveEnrolled(dataDir: string, o: { agentId: string; server: string; enrolled: Enrolled; caFile?: string }): string {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const settings: Record<string, unknown> = { id: o.agentId, server: o.server, tags: o.enrolled.tags, enrolledAt: new Date().toISOString() };
+  if (o.enrolled.natsUrls.length) settings.natsUrls = o.enrolled.natsUrls;
+  if (o.caFile) {
+    const ca = join(dataDir, 'ca.pem');
+    if (resolve(o.caFile) !== resolve(ca)) copyFileSync(o.caFile, ca);
+    if (o.enrolled.natsUrls.some((u) => u.startsWith('tls://'))) settings.natsCaFile = ca;
+  }
+  const file = enrolledFile(dataDir);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+  return file;
 }
 
 /** True when the agent has credentials to connect with. */

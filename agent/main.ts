@@ -10,7 +10,7 @@ import { loadAgentConfig, type AgentConfig, type ConfigKey } from './config.js';
 import { diff } from './differ.js';
 import { rfc3339, type Stamp } from './events.js';
 import { DataDirLockedError } from './lock.js';
-import { defaultCredsFile, enroll, EnrollFailed, hasCredentials } from './enroll.js';
+import { defaultCredsFile, enroll, EnrollFailed, hasCredentials, saveEnrolled } from './enroll.js';
 import type { Snapshot } from './snapshot.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -27,11 +27,14 @@ function config(o: CommonOptions): AgentConfig {
 }
 
 /** The enrolled credentials (dataDir/agent.creds) when no credsFile is set; enrolls first when a token is configured. */
-async function credentials(cfg: AgentConfig, log: Logger): Promise<AgentConfig> {
+async function credentials(cfg: AgentConfig, log: Logger, o: CommonOptions): Promise<AgentConfig> {
   const creds = cfg.credsFile ?? defaultCredsFile(cfg.dataDir);
   if (!hasCredentials(creds) && cfg.enrollServer && cfg.enrollToken) {
     const e = await enroll({ server: cfg.enrollServer, token: cfg.enrollToken, agentId: cfg.id, credsFile: creds, caFile: cfg.enrollCaFile });
-    log.info({ credsFile: e.credsFile, natsUrls: e.natsUrls }, 'enrolled');
+    const saved = saveEnrolled(cfg.dataDir, { agentId: cfg.id, server: cfg.enrollServer, enrolled: e, caFile: cfg.enrollCaFile });
+    log.info({ credsFile: e.credsFile, natsUrls: e.natsUrls, tags: e.tags, settings: saved }, 'enrolled');
+    // The URLs and CA the server gave apply now, beneath whatever was set explicitly.
+    return credentials(config(o), log, o);
   }
   return hasCredentials(creds) ? { ...cfg, credsFile: creds } : cfg;
 }
@@ -42,13 +45,18 @@ async function enrollCommand(o: CommonOptions & { server?: string; token?: strin
   const token = o.token ?? cfg.enrollToken;
   if (!server || !token) throw new ConfigError('enroll needs --server (or enrollServer) and --token (or enrollToken)');
   const creds = cfg.credsFile ?? defaultCredsFile(cfg.dataDir);
-  const e = await enroll({ server, token, agentId: cfg.id, credsFile: creds, caFile: o.caFile ?? cfg.enrollCaFile });
-  process.stdout.write(`enrolled as ${cfg.id}; credentials in ${e.credsFile} (mode 0600)${e.natsUrls.length ? `; NATS: ${e.natsUrls.join(',')}` : ''}\n`);
+  const caFile = o.caFile ?? cfg.enrollCaFile;
+  const e = await enroll({ server, token, agentId: cfg.id, credsFile: creds, caFile });
+  const saved = saveEnrolled(cfg.dataDir, { agentId: cfg.id, server, enrolled: e, caFile });
+  process.stdout.write([
+    `enrolled as ${cfg.id}${e.tags.length ? ` (tags ${e.tags.join(',')})` : ''}; credentials in ${e.credsFile} (mode 0600)`,
+    `settings in ${saved}${e.natsUrls.length ? ` (NATS: ${e.natsUrls.join(',')})` : ''}: start the agent with \`soc-agent run\`${o.dataDir ? ` --data-dir ${o.dataDir}` : ''}`,
+  ].join('\n') + '\n');
 }
 
 async function run(o: CommonOptions): Promise<void> {
   const log = agentLogger(config(o).logLevel);
-  const cfg = await credentials(config(o), log);
+  const cfg = await credentials(config(o), log, o);
   const agent = new Agent({ config: cfg, log });
   await agent.start();
   let stopping = false;

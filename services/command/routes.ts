@@ -14,7 +14,7 @@ const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union(
 const AgentSchema = Type.Object({
   id: Type.String(), hostname: nullable(Type.String()), os: nullable(Type.String()), version: nullable(Type.String()),
   ips: Type.Array(Type.String()), tags: Type.Array(Type.String()),
-  status: Type.String({ description: 'online, degraded, offline (unknown before the first assessment)' }),
+  status: Type.String({ description: 'online, degraded, offline, stopped (said goodbye), unknown (enrolled, or before the first assessment)' }),
   statusReason: nullable(Type.String()), firstSeen: Type.String(), lastSeen: Type.String(),
   queueDepth: Type.Integer(), spoolDepth: Type.Integer(), drops: Type.Integer(), clockSkewMs: Type.Number(),
   lastError: nullable(Type.String()), heartbeatIntervalS: Type.Union([Type.Number(), Type.Null()]),
@@ -35,7 +35,7 @@ export function commandRoutes(deps: { db: () => Db; config: Config }) {
       preHandler: requireRole('viewer'),
       schema: {
         tags: ['agents'], summary: 'Agents with their health as the heartbeat monitor sees it',
-        querystring: Type.Object({ status: Type.Optional(Type.Enum(['online', 'degraded', 'offline', 'unknown'])) }, { additionalProperties: false }),
+        querystring: Type.Object({ status: Type.Optional(Type.Enum(['online', 'degraded', 'offline', 'stopped', 'unknown'])) }, { additionalProperties: false }),
         response: { 200: Type.Object({ items: Type.Array(AgentSchema) }), ...authErrors },
       },
     }, async (req) => ({ items: await listAgents(deps.db(), { status: req.query.status }) }));

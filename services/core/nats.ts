@@ -18,6 +18,16 @@ export interface NatsOptions {
   waitForServer?: boolean;
 }
 
+/** Whether version text such as '2.9.10' is at least `min` ([major, minor, patch]). */
+export function versionAtLeast(version: string | readonly number[], min: readonly number[]): boolean {
+  const v = typeof version === 'string' ? version.replace(/^v/, '').split('.').map((p) => Number.parseInt(p, 10) || 0) : version;
+  for (let i = 0; i < min.length; i++) if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]!;
+  return true;
+}
+
+/** The oldest nats-server that keeps MiniSOC's promise of no loss across a single-node restart (docs/operations.md). */
+export const NATS_FULL_SUPPORT = [2, 10, 0] as const;
+
 export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
   if (o.waitForServer) o.log?.info({ url: o.url }, 'connecting to NATS (waiting until a server answers)');
   let authenticator;
@@ -39,6 +49,10 @@ export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
   });
   if (o.log) {
     const log = o.log;
+    const version = nc.info?.version;
+    if (version && !versionAtLeast(version, NATS_FULL_SUPPORT)) {
+      log.warn({ natsVersion: version }, 'nats-server below 2.10: it runs, but a single-node restart may lose the last acknowledged batches (no sync_interval, stream sequences can go back); see docs/operations.md');
+    }
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') log.warn({ nats: s.type, server: (s as { server?: string }).server }, 'nats connection');

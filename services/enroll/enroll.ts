@@ -59,6 +59,9 @@ export async function enroll(db: Db, auth: NatsAuth, req: { token: string; agent
     await tx.insertInto('agent_credentials').values({
       public_key: publicKey, agent_id: req.agentId, jwt_id: issued.jti, issued_at: new Date(issued.issuedAt * 1000), revoked_at: null, tags: claimed.tags,
     }).execute();
+    // The agent record carries the token's tags from now on (the heartbeat monitor leaves them as they are).
+    await tx.insertInto('agents').values({ id: req.agentId, tags: claimed.tags })
+      .onConflict((c) => c.column('id').doUpdateSet({ tags: claimed.tags })).execute();
     return { jwt: issued.jwt, tags: claimed.tags };
   }).catch((err: unknown) => {
     // Two enrollments of one agent at the same moment: the unique index lets one through.

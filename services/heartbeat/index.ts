@@ -106,6 +106,13 @@ export async function startHeartbeat(ctx: ServiceContext): Promise<RunningServic
     }
   })();
 
+  // Silence is judged from when the monitor could hear: its start, and each return of NATS. Agents that come
+  // back within their allowance after a server restart or a NATS outage then change nothing and raise nothing.
+  let listeningSinceMs = Date.now();
+  void (async () => {
+    for await (const st of nc.status()) if (st.type === 'reconnect') listeningSinceMs = Date.now();
+  })().catch(() => undefined);
+
   let busy = false;
   const tick = async () => {
     if (busy || !replayed) return;
@@ -113,7 +120,7 @@ export async function startHeartbeat(ctx: ServiceContext): Promise<RunningServic
     try {
       const now = Date.now();
       for (const a of agents.values()) {
-        const t = reassess(a, now, settings);
+        const t = reassess(a, now, settings, listeningSinceMs);
         if (t) { pending.push({ agent: { ...t.agent }, previous: t.previous }); dirty.add(a.id); }
       }
       // Transitions first: if publishing fails they stay queued and are sent, in order, next time.
@@ -140,7 +147,7 @@ export async function startHeartbeat(ctx: ServiceContext): Promise<RunningServic
         await Promise.all(changed.map((a) => kv.put(a.id, JSON.stringify(a))));
         for (const a of changed) dirty.delete(a.id);
       }
-      const counts: Record<string, number> = { online: 0, degraded: 0, offline: 0 };
+      const counts: Record<string, number> = { online: 0, degraded: 0, offline: 0, stopped: 0 };
       for (const a of agents.values()) if (a.status in counts) counts[a.status]!++;
       for (const [status, n] of Object.entries(counts)) agentMetrics.byStatus.set({ status }, n);
     } catch (err) {

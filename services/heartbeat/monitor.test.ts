@@ -87,4 +87,31 @@ describe('agent health', () => {
     expect(reassess(resumed, T0 + 20_000, S)).toBeUndefined();
     expect(resumed.status).toBe('online');
   });
+
+  it('shows an agent that said goodbye as stopped however long it stays silent, and online when it is back', () => {
+    const a = seen([T0]);
+    reassess(a, T0, S);
+    const bye = applyHeartbeat(a, hb({ uptime_s: 200, stopping: true }, T0 + 5000), T0 + 5000, S);
+    expect(reassess(bye, T0 + 5500, S)).toMatchObject({ previous: 'online', agent: { status: 'stopped' } });
+    expect(reassess(bye, T0 + 3_600_000, S)).toBeUndefined();
+    expect(bye.status).toBe('stopped');
+    const back = applyHeartbeat(bye, hb({ uptime_s: 1 }, T0 + 3_600_000), T0 + 3_600_000, S);
+    expect(reassess(back, T0 + 3_600_500, S)).toMatchObject({ previous: 'stopped', agent: { status: 'online' } });
+  });
+
+  it('gives every agent its full allowance after the monitor starts listening again (a server restart)', () => {
+    const a = seen([T0]);
+    reassess(a, T0, S);
+    // Everything was down for 60 s; the monitor listens again at T0 + 60 s.
+    expect(reassess(a, T0 + 61_000, S, T0 + 60_000)).toBeUndefined();
+    expect(reassess(a, T0 + 90_000, S, T0 + 60_000)).toBeUndefined();
+    const back = applyHeartbeat(a, hb({ uptime_s: 200 }, T0 + 75_000), T0 + 75_000, S);
+    expect(reassess(back, T0 + 76_000, S, T0 + 60_000)).toBeUndefined();
+    // One that does not come back within its allowance is offline, with its real silence as the reason.
+    const gone = seen([T0]);
+    reassess(gone, T0, S);
+    const t = reassess(gone, T0 + 90_001, S, T0 + 60_000);
+    expect(t?.agent).toMatchObject({ status: 'offline' });
+    expect(t?.agent.reason).toContain('no heartbeat for 90 s');
+  });
 });

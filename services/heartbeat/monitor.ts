@@ -2,7 +2,8 @@
 // Pure (time is passed in), so restarts and clocks can be tested without waiting.
 import type { minisoc } from '../core/proto.js';
 
-export type AgentHealth = 'online' | 'degraded' | 'offline';
+/** `stopped`: the agent said goodbye (a planned stop), so its silence raises nothing. */
+export type AgentHealth = 'online' | 'degraded' | 'offline' | 'stopped';
 
 export interface MonitorSettings {
   /** Interval assumed when the agent does not state its own. */
@@ -42,6 +43,8 @@ export interface AgentState {
   /** Agent clock minus server clock at the latest heartbeat. */
   clockSkewMs: number;
   uptimeS: number;
+  /** When the agent's goodbye heartbeat was stored (server clock); 0 while it runs. */
+  stoppedAtMs?: number;
 }
 
 export interface Transition {
@@ -98,15 +101,20 @@ export function applyHeartbeat(prev: AgentState | undefined, hb: minisoc.IHeartb
     lastErrorAtMs,
     clockSkewMs: skew,
     uptimeS: num(hb.uptime_s),
+    stoppedAtMs: hb.stopping === true ? serverMs : 0,
   };
 }
 
-/** The status an agent has at `nowMs`, with why. */
-export function evaluate(a: AgentState, nowMs: number, s: MonitorSettings): { status: AgentHealth; reason: string } {
-  const silentMs = nowMs - a.lastSeenMs;
+/**
+ * The status an agent has at `nowMs`, with why. Silence counts from `listeningSinceMs` at the earliest: the
+ * monitor (re)started or got NATS back then, and an agent gets its full allowance to be heard again.
+ */
+export function evaluate(a: AgentState, nowMs: number, s: MonitorSettings, listeningSinceMs = 0): { status: AgentHealth; reason: string } {
+  if (a.stoppedAtMs && a.stoppedAtMs === a.lastSeenMs) return { status: 'stopped', reason: `stopped on purpose at ${new Date(a.stoppedAtMs).toISOString()}` };
+  const silentMs = nowMs - Math.max(a.lastSeenMs, a.lastSeenMs === 0 ? 0 : listeningSinceMs);
   const limitMs = s.missedOffline * a.intervalS * 1000;
   if (a.lastSeenMs === 0 || silentMs > limitMs) {
-    return { status: 'offline', reason: a.lastSeenMs === 0 ? 'never seen' : `no heartbeat for ${Math.round(silentMs / 1000)} s (${s.missedOffline} intervals of ${a.intervalS} s)` };
+    return { status: 'offline', reason: a.lastSeenMs === 0 ? 'never seen' : `no heartbeat for ${Math.round((nowMs - a.lastSeenMs) / 1000)} s (${s.missedOffline} intervals of ${a.intervalS} s)` };
   }
   const why: string[] = [];
   if (a.spoolFull) why.push(`spool full (${a.spoolDepth} batches, ${a.spoolBytes} bytes)`);
@@ -120,8 +128,8 @@ export function evaluate(a: AgentState, nowMs: number, s: MonitorSettings): { st
 }
 
 /** Re-evaluates an agent; gives the changed state and the transition when its status (or reason) changed. */
-export function reassess(a: AgentState, nowMs: number, s: MonitorSettings): Transition | undefined {
-  const next = evaluate(a, nowMs, s);
+export function reassess(a: AgentState, nowMs: number, s: MonitorSettings, listeningSinceMs = 0): Transition | undefined {
+  const next = evaluate(a, nowMs, s, listeningSinceMs);
   if (next.status === a.status && next.reason === a.reason) return undefined;
   // A reason that only counts seconds up is not news.
   if (next.status === a.status && next.status === 'offline') return undefined;

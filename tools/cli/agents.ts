@@ -4,18 +4,13 @@ import { ConfigError, ValidationError } from '../../services/core/errors.js';
 import { parseDurationMs } from '../../services/core/time.js';
 import { COMMAND_STATUSES, FINAL, UnknownAgent, createCommand, getCommand, listAgents, listCommands, type CommandView } from '../../services/command/core.js';
 import { cliActor, withDb } from './incidents.js';
+import { table, terminalSafe } from './output.js';
 
 function ago(iso: string, nowMs = Date.now()): string {
   const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : s < 172_800 ? `${Math.round(s / 3600)}h ago` : `${Math.round(s / 86_400)}d ago`;
 }
 
-/** Columns padded to their widest cell. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
 
 /** 'key=value' words into command arguments. */
 export function parseArgs(words: string[]): Record<string, string> {
@@ -38,7 +33,7 @@ function printCommand(c: CommandView, json: boolean | undefined): void {
   if (c.finishedAt) lines.push(`finished  ${c.finishedAt}`);
   if (c.error) lines.push(`error     ${c.error}`);
   if (c.output) lines.push('output:', c.output);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.map(terminalSafe).join('\n')}\n`);
 }
 
 export function registerAgentCommands(program: Command): void {
@@ -83,7 +78,16 @@ export function registerAgentCommands(program: Command): void {
         return c;
       });
       printCommand(final, o.json);
-      if (waitS > 0 && final.status !== 'succeeded') process.exitCode = 1;
+      if (waitS > 0 && final.status !== 'succeeded') {
+        // Say why the wait ended without success (with --json the status and error are in the JSON).
+        const why = final.status === 'queued'
+          ? `still queued after ${waitS} s: agent ${agent} has not been online to take it (soc agents shows its status); it stays queued until ${final.expiresAt}`
+          : final.status === 'running'
+            ? `delivered, no result after ${waitS} s: the agent is still working on it (soc cmd show ${final.id})`
+            : `${final.status}${final.error ? `: ${final.error}` : ''}`;
+        if (!o.json) process.stderr.write(`soc cmd send: ${why}\n`);
+        process.exitCode = 1;
+      }
     });
   cmd.command('list')
     .description('commands, newest first')

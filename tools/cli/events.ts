@@ -4,6 +4,7 @@ import { ConfigError } from '../../services/core/errors.js';
 import { ApiError } from '../../services/core/http.js';
 import { eventFilter, filteredEvents } from '../../services/api/queries/events.js';
 import { databaseUrl } from '../local/runtime.js';
+import { table } from './output.js';
 
 export interface EventsOptions {
   since?: string;
@@ -30,17 +31,19 @@ export async function events(o: EventsOptions): Promise<void> {
     const rows = await filteredEvents(db, filter)
       .select(['id', 'ts', 'source_id', 'host_name', 'category', 'action', 'outcome', 'source_ip', 'user_name', 'message', 'doc'])
       .orderBy('ts', 'desc').orderBy('id', 'desc').limit(limit).execute();
-    const out: string[] = [];
-    for (const r of rows) {
-      if (o.json) {
+    if (o.json) {
+      const out: string[] = [];
+      for (const r of rows) {
         out.push(JSON.stringify(r.doc));
-      } else {
-        const ts = new Date(r.ts).toISOString();
-        out.push([ts, r.source_id, r.host_name ?? '-', (r.category ?? []).join(',') || '-', r.action ?? '-', r.outcome ?? '-', r.source_ip ?? '-', r.user_name ?? '-', (r.message ?? '').slice(0, 80)].join('  '));
+        if (out.length >= 1000) { process.stdout.write(out.join('\n') + '\n'); out.length = 0; }
       }
-      if (out.length >= 1000) { process.stdout.write(out.join('\n') + '\n'); out.length = 0; }
+      if (out.length) process.stdout.write(out.join('\n') + '\n');
+    } else if (rows.length) {
+      process.stdout.write(table(['TIME', 'SOURCE', 'HOST', 'CATEGORY', 'ACTION', 'OUTCOME', 'SOURCE IP', 'USER', 'MESSAGE'], rows.map((r) => [
+        new Date(r.ts).toISOString(), r.source_id, r.host_name ?? '-', (r.category ?? []).join(',') || '-', r.action ?? '-', r.outcome ?? '-',
+        r.source_ip ?? '-', r.user_name ?? '-', (r.message ?? '').slice(0, 80),
+      ])));
     }
-    if (out.length) process.stdout.write(out.join('\n') + '\n');
     if (!o.json) process.stderr.write(`${rows.length} event(s)\n`);
   } finally {
     await db.destroy();

@@ -4,6 +4,7 @@ import { getAlert, listIncidents, triageAlert, CLOSE_REASONS, type CloseReason, 
 import { createDb, type Db } from '../../services/core/db/index.js';
 import { ConfigError } from '../../services/core/errors.js';
 import { databaseUrl } from '../local/runtime.js';
+import { table, terminalSafe } from './output.js';
 
 /** Who did it, in the audit log. */
 export function cliActor(): string {
@@ -33,9 +34,13 @@ export async function incidents(o: IncidentQuery & { limit: string; json?: boole
   const limit = parseLimit(o.limit);
   if (o.sort !== 'time' && o.sort !== 'score') throw new ConfigError(`--sort ${JSON.stringify(o.sort)}: expected time or score`);
   const { items } = await withDb((db) => listIncidents(db, o, { limit }));
-  const out = items.map((i) => o.json ? JSON.stringify(i)
-    : [i.lastSeen, i.id.slice(0, 24).padEnd(24), i.level.padEnd(8), i.status.padEnd(12), `x${i.count}`.padEnd(6), i.hostName ?? '-', i.ruleTitle].join('  '));
-  if (out.length) process.stdout.write(out.join('\n') + '\n');
+  if (o.json) {
+    if (items.length) process.stdout.write(items.map((i) => JSON.stringify(i)).join('\n') + '\n');
+  } else if (items.length) {
+    // Whole ids: `soc alerts show|ack|close` take them as printed.
+    process.stdout.write(table(['LAST SEEN', 'ID', 'LEVEL', 'STATUS', 'COUNT', 'HOST', 'RULE'],
+      items.map((i) => [i.lastSeen, i.id, i.level, i.status, `x${i.count}`, i.hostName ?? '-', i.ruleTitle])));
+  }
   if (!o.json) process.stderr.write(`${items.length} incident(s)\n`);
 }
 
@@ -54,7 +59,7 @@ export async function alertsShow(id: string, o: { json?: boolean }): Promise<voi
     `events (${a.events.length}):`,
     ...a.events.map((e) => `  ${JSON.stringify(e)}`),
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(lines.map(terminalSafe).join('\n') + '\n');
 }
 
 export async function alertsAck(id: string, o: { assignee?: string; comment?: string }): Promise<void> {

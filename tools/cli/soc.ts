@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `soc` command line: start MiniSOC and look at what it stored.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError } from '../../services/core/errors.js';
 import { registerAgentCommands } from './agents.js';
@@ -14,7 +15,15 @@ import { rulesUpdate } from './rules-update.js';
 import { simulate } from '../simulator/index.js';
 import { up } from './up.js';
 
-const program = new Command('soc').description('MiniSOC: a small, fast security operations centre').showHelpAfterError();
+/** The version in the repository's package.json (three levels up from dist/tools/cli, two from tools/cli). */
+function socVersion(): string {
+  for (const up of ['../../../package.json', '../../package.json']) {
+    try { return (JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { version: string }).version; } catch { /* try the next */ }
+  }
+  return 'unknown';
+}
+
+const program = new Command('soc').description('MiniSOC: a small, fast security operations centre').version(socVersion()).showHelpAfterError();
 
 program.command('up')
   .description('start nats-server (unless NATS_URL is set), Postgres (unless DATABASE_URL is set) and every service in this process')

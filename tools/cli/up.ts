@@ -23,7 +23,8 @@ import { removeRuntime, writeRuntime } from '../local/runtime.js';
 import { ServiceConfigError, Supervisor, type ServiceSpec } from '../local/supervisor.js';
 import { tiesAvailable } from '../local/tied.js';
 import { localTls } from '../local/tls.js';
-import { demoSourceTokens, startDemo, writeDemoIntelFeeds } from '../simulator/demo.js';
+import { startDemo, writeDemoIntelFeeds } from '../simulator/demo.js';
+import { simulatorSourceTokens } from '../simulator/tokens.js';
 
 /** Services in start order; they stop in reverse, so the HTTP app stops taking input first. */
 export const SERVICES = ['store', 'heartbeat', 'command', 'detect', 'enrich', 'normalize', 'http'] as const;
@@ -171,7 +172,7 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
     if (httpUrl) process.stdout.write(`MiniSOC is up: POST logs to ${httpUrl}/api/ingest, metrics at ${httpUrl}/metrics\n`);
     if (opts.demo && !httpUrl) throw new ConfigError('--demo needs the http service (SOC_SERVICES leaves it out)');
     // The demo posts like any log shipper: with a token per source, made (again) at every start.
-    demo = opts.demo ? startDemo({ httpUrl, nc, log: log.child({ service: 'demo' }), tokens: await demoSourceTokens(db) }) : undefined;
+    demo = opts.demo ? startDemo({ httpUrl, nc, log: log.child({ service: 'demo' }), tokens: await simulatorSourceTokens(db, dataDir) }) : undefined;
     if (demo) process.stdout.write(`Demo: simulated traffic (200 events/s) with an attack every 4 s. Dashboard: ${httpUrl}/\n`);
   } catch (err) {
     if (stopping) return;

@@ -2,11 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Db } from '../../services/core/db/index.js';
-import { ConfigError, ValidationError } from '../../services/core/errors.js';
 import type { Logger } from '../../services/core/log.js';
-import { addSource } from '../../services/ingest/sources.js';
-import { SOURCES, type SourceId } from './formats.js';
+import type { SourceId } from './formats.js';
 import { startSimulation, type Simulation } from './index.js';
 import { C2_ADDRESSES, SCENARIOS } from './scenarios.js';
 
@@ -21,7 +18,7 @@ export interface DemoOptions {
   /** Time between two attack scenarios (default 4 s). */
   attackEveryMs?: number;
   seed?: number;
-  /** Ingest token of each source the demo posts as (demoSourceTokens). */
+  /** Ingest token of each source the demo posts as (simulatorSourceTokens). */
   tokens?: Partial<Record<SourceId, string>>;
 }
 
@@ -50,26 +47,6 @@ export function writeDemoIntelFeeds(dataDir: string): string {
     '',
   ].join('\n'));
   return file;
-}
-
-/**
- * A fresh token for each ingest source the demo posts as. Sources the demo made before get a new token (the
- * old one is not kept anywhere); a source of that name made by someone else is left alone, and the demo stops.
- */
-export async function demoSourceTokens(db: Db): Promise<Partial<Record<SourceId, string>>> {
-  const tokens: Partial<Record<SourceId, string>> = {};
-  for (const [name, format] of Object.entries(SOURCES) as [SourceId, string][]) {
-    const existing = await db.selectFrom('ingest_sources').select(['created_by', 'revoked_at']).where('name', '=', name).executeTakeFirst();
-    if (existing && existing.created_by !== 'demo' && !existing.revoked_at) {
-      throw new ConfigError(`--demo posts as ingest source ${name}, which ${existing.created_by} created: revoke it (soc sources revoke ${name}) or run the demo on another DATA_DIR`);
-    }
-    try {
-      tokens[name] = await addSource(db, { name, format, createdBy: 'demo', rotate: true });
-    } catch (err) {
-      throw err instanceof ValidationError ? new ConfigError(`--demo: ${err.message}`, { cause: err }) : err;
-    }
-  }
-  return tokens;
 }
 
 /** Starts background traffic and every scenario in a loop, a few seconds apart, until stop(). */

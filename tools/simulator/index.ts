@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../../services/core/config.js';
 import { ConfigError } from '../../services/core/errors.js';
+import { createDb } from '../../services/core/db/index.js';
 import { connectNats } from '../../services/core/nats.js';
 import { natsTlsOptions } from '../../services/core/tls.js';
 import { parseDurationMs } from '../../services/core/time.js';
@@ -10,6 +11,7 @@ import { runtimeFile, type Runtime } from '../local/runtime.js';
 import { Engine, type StartedScenario } from './engine.js';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios.js';
 import type { SourceId } from './formats.js';
+import { simulatorSourceTokens } from './tokens.js';
 import { HttpTarget, NatsTarget, SimulatorError, SplitTarget, StdoutTarget, type Target } from './targets.js';
 
 export { SCENARIOS, RULES, C2_ADDRESSES } from './scenarios.js';
@@ -168,9 +170,17 @@ export async function simulate(opts: SimulateCliOptions): Promise<void> {
     process.stderr.write(`soc simulate: leaving out ${scenarios.filter((s) => s.agents).map((s) => s.name).join(', ')} (needs simulated agents)\n`);
     scenarios = scenarios.filter((s) => !s.agents);
   }
+  // Posting to the running soc up (secure by default: ingest needs a token per source): the simulator's own
+  // source tokens, kept in DATA_DIR and shared with --demo. Elsewhere it posts without tokens.
+  let tokens: Partial<Record<SourceId, string>> | undefined;
+  const databaseUrl = config.DATABASE_URL ?? rt.databaseUrl;
+  if (opts.target === 'http' && httpUrl === rt.httpUrl && databaseUrl) {
+    const db = createDb(databaseUrl, { max: 1 });
+    try { tokens = await simulatorSourceTokens(db, config.DATA_DIR); } finally { await db.destroy(); }
+  }
   const sim = startSimulation({
     rate, durationMs, seed, scenarios, attackEveryMs, loop: opts.loop, startMs, nc,
-    logs: opts.target === 'nats' ? { nats: true } : { http: httpUrl },
+    logs: opts.target === 'nats' ? { nats: true } : { http: httpUrl, tokens },
     onScenario: (s) => process.stdout.write(`${new Date(s.atMs).toISOString()} scenario ${s.name} -> expect ${s.rules.join(', ')}\n`),
   });
   process.stdout.write(`soc simulate: ${rate} events/s to ${opts.target === 'nats' ? natsUrl : httpUrl}${nc ? `, ${sim.engine.world.linux.length} agents on ${natsUrl}` : ''}, seed ${seed}, `

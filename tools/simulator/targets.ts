@@ -1,8 +1,8 @@
 // Where simulated records go: POST /api/ingest, JetStream as a log shipper and as fake agents, or stdout.
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Heartbeat, RawBatch, TelemetryBatch, type Event } from '../../services/core/proto.js';
-import { subjects } from '../../services/core/topology.js';
+import { Command, CommandAck, CommandResult, Heartbeat, RawBatch, TelemetryBatch, type Event } from '../../services/core/proto.js';
+import { lastToken, subjects } from '../../services/core/topology.js';
 import { SOURCES, type HeartbeatRecord, type LogRecord, type SimRecord, type SourceId, type TelemetryRecord } from './formats.js';
 import type { LinuxHost } from './world.js';
 
@@ -62,16 +62,38 @@ function agentHost(a: LinuxHost) {
   return { name: a.name, hostname: a.name, ip: [a.ip], os_name: a.os, os_family: 'linux', os_kernel: '6.1.0-21-amd64', architecture: 'x86_64' };
 }
 
+/** The commands the simulated agents carry out (what they answer); anything else they refuse, saying so. */
+export const SIMULATED_COMMANDS = ['ping', 'collect-now'] as const;
+
 /**
- * Fake agents (heartbeats on hb.<id>, TelemetryBatch on telemetry.<id>, as agent/agent.ts sends them) and,
- * when `logsToo`, logs as RawBatch on ingest.<source> (what the HTTP ingest would publish).
+ * Fake agents (heartbeats on hb.<id>, TelemetryBatch on telemetry.<id>, as agent/agent.ts sends them, and answers
+ * to commands on cmd.<id>) and, when `logsToo`, logs as RawBatch on ingest.<source> (what the HTTP ingest would
+ * publish).
  */
 export class NatsTarget implements Target {
   private readonly js: JetStreamClient;
   private batchNo = 0;
+  /** The agents this simulation has sent heartbeats for: only their commands are answered. */
+  private readonly agents = new Set<string>();
 
   constructor(private readonly nc: NatsConnection, private readonly logsToo: boolean, private readonly runId: string) {
     this.js = jetstream(nc);
+    nc.subscribe(subjects.all.commands, { callback: (err, msg) => {
+      const id = lastToken(msg.subject);
+      if (err || !this.agents.has(id)) return;
+      let cmd;
+      try { cmd = Command.decode(msg.data); } catch { return; }
+      const known = (SIMULATED_COMMANDS as readonly string[]).includes(cmd.action);
+      const error = known ? '' : `simulated agent: it answers ${SIMULATED_COMMANDS.join(' and ')} only`;
+      msg.respond(CommandAck.encode({ command_id: cmd.id, accepted: known, error }).finish());
+      const now = Date.now();
+      const result = CommandResult.encode({
+        command_id: cmd.id, agent_id: id, status: known ? 'succeeded' : 'failed', exit_code: known ? 0 : 1,
+        output: cmd.action === 'ping' ? 'pong' : known ? 'simulated: nothing to collect' : '', started_ms: now, finished_ms: now, error,
+      }).finish();
+      // Refused by JetStream, the result is missing and the command service times the command out, as for a real agent.
+      this.js.publish(subjects.commandResult(id), result, { msgID: `${id}:cmd:${cmd.id}` }).catch(() => undefined);
+    } });
   }
 
   async send(records: SimRecord[]): Promise<void> {
@@ -104,6 +126,7 @@ export class NatsTarget implements Target {
   }
 
   private heartbeat(r: HeartbeatRecord): void {
+    this.agents.add(r.agent.agentId);
     this.nc.publish(subjects.heartbeat(r.agent.agentId), Heartbeat.encode({
       agent_id: r.agent.agentId, version: '0.1.0', sent_ms: r.ts, uptime_s: r.uptimeS, interval_s: 10, heartbeat_interval_s: r.intervalS, host: agentHost(r.agent),
       collector_ms: { processes: 12, sockets: 4, resources: 2 },
