@@ -1,20 +1,14 @@
-// The HTTP API as the dashboard uses it: typed items of the shared contract and one fetch wrapper.
+// The HTTP API as the dashboard uses it: typed items of the shared contract and one fetch wrapper. The item
+// types come from the server's TypeBox schemas (services/api/types.ts), so a change there fails svelte-check here.
+import type { EventItemT, GraphEdgeT, GraphNodeT, IncidentT, RuleItemT, StatsT, UserItemT } from '../../../services/api/types';
 
 export type Role = 'viewer' | 'analyst' | 'admin';
 export interface User { name: string; role: Role }
 
-export interface Incident {
-  id: string; ruleId: string; ruleTitle: string; level: string; score: number; status: string; count: number;
-  firstSeen: string; lastSeen: string; techniques: string[]; tactics: string[]; tags: string[];
-  hostName: string | null; userName: string | null; sourceIp: string | null; destinationIp: string | null; agentId: string | null;
-  assignee: string | null; closeReason: string | null; description: string;
-}
+export type Incident = IncidentT;
 
-export interface EventItem {
-  id: string; ts: string; sourceId: string; hostName: string | null; category: string[]; action: string | null; outcome: string | null;
-  sourceIp: string | null; destinationIp: string | null; userName: string | null; message: string | null;
-  doc?: Record<string, unknown>; malicious?: boolean;
-}
+/** `malicious` is set by the dashboard on live events. */
+export type EventItem = Omit<EventItemT, 'doc'> & { doc?: Record<string, unknown>; malicious?: boolean };
 
 export interface Agent {
   id: string; hostname?: string; os?: string; version?: string; ips?: string[]; status: string; statusReason?: string;
@@ -27,22 +21,16 @@ export interface Command {
   exitCode: number | null; output: string | null; error: string | null;
 }
 
-export interface Rule { id: string; title: string; level: string; techniques: string[]; hits: number; file: string; error?: string; status?: string; author?: string; logsource?: string; excluded?: string }
+export type Rule = RuleItemT;
 
-export interface NetNode { id: string; kind: 'host' | 'ip'; label: string; geo?: { country?: string; city?: string }; alerts: number; malicious: boolean }
-export interface NetEdge { source: string; target: string; connections: number; bytes: number }
+export type NetNode = GraphNodeT;
+export type NetEdge = GraphEdgeT;
 
-export interface Stats {
-  stages: { stream: string; consumer: string; pending: number; ackPending: number }[];
-  sources: { sourceId: string; lastEventAt: string | null; eventsPerSecond: number }[];
-  dlq: { count: number }; agents: { online: number; degraded: number; offline: number }; eventsPerSecond: number;
-  /** Under soc up, each service process; null when the services run apart. */
-  services: { name: string; state: string; since: string; restarts: number; lastExit: string | null }[] | null;
-}
+export type Stats = StatsT;
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
 
-export interface UserItem { name: string; role: Role; createdAt: string; disabled: boolean }
+export type UserItem = Omit<UserItemT, 'role'> & { role: Role };
 export interface AuditItem { id: string; at: string; actor: string; action: string; target: string | null; detail: unknown }
 
 export class ApiError extends Error {

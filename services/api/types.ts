@@ -1,0 +1,13 @@
+// The API's item types, derived from its TypeBox schemas: the one contract the server validates against and
+// the dashboard compiles against (web/src/lib/api.ts imports these as types only, so nothing of the server ships).
+import type { Static } from 'typebox';
+import type { DeadLetter, EventItem, GraphEdge, GraphNode, Incident, RuleItem, Stats, UserItem } from './schemas.js';
+
+export type IncidentT = Static<typeof Incident>;
+export type EventItemT = Static<typeof EventItem>;
+export type GraphNodeT = Static<typeof GraphNode>;
+export type GraphEdgeT = Static<typeof GraphEdge>;
+export type StatsT = Static<typeof Stats>;
+export type RuleItemT = Static<typeof RuleItem>;
+export type DeadLetterT = Static<typeof DeadLetter>;
+export type UserItemT = Static<typeof UserItem>;
