@@ -6,6 +6,7 @@ import pg from 'pg';
 import { freePort } from '../tools/local/postgres.js';
 import { ROOT, createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats } from './harness.js';
 
+const METRICS = 'metrics-token-for-the-detect-test';
 let nats: TestNats;
 let database: TestDatabase;
 let dataDir: string;
@@ -24,6 +25,7 @@ beforeAll(async () => {
   const port = await freePort();
   soc = runNode('tools/cli/soc.js', ['up'], {
     NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), RULES_DIR: rulesDir, INGEST_ALLOW_ANONYMOUS: 'true',
+    METRICS_TOKEN: METRICS,
   });
   base = `http://127.0.0.1:${port}`;
   ingest = `${base}/api/ingest`;
@@ -59,7 +61,7 @@ async function alerts(title: string): Promise<AlertRow[]> {
 
 /** A gauge of the detect service from /metrics (soc up gathers every service's). */
 async function detectGauge(name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } })).text();
   const m = new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text);
   if (!m) throw new Error(`${name} not in /metrics`);
   return Number(m[1]);
