@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../services/core/config.js';
 import { createDb, migrateToLatest, type Db } from '../../services/core/db/index.js';
 import { ConfigError } from '../../services/core/errors.js';
 import { LockedError, alive, processCommandLine, takeLock, type Lock, type LockHolder } from '../../services/core/lock.js';
-import { createLogger, type Logger } from '../../services/core/log.js';
+import { createLogger, lineFormatter, type Logger } from '../../services/core/log.js';
 import { authDir, ensureNatsAuth } from '../../services/core/nats-accounts.js';
 import { connectNats } from '../../services/core/nats.js';
 import { topologyLimits } from '../../services/core/service.js';
@@ -160,9 +160,10 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
 
     const env = serviceEnv(cfg);
     const specs: ServiceSpec[] = names.map((name) => ({ name, script: serviceScript(name), env }));
+    const pretty = lineFormatter();
     supervisor = new Supervisor(specs, {
       log, stallMs: cfg.SERVICE_STALL_MS, startTimeoutMs: 120_000, maxOldSpaceMb: cfg.SERVICE_MAX_OLD_SPACE_MB,
-      stateFile: join(dataDir, 'services.json'), onLine: (_name, line) => process.stdout.write(`${line}\n`),
+      stateFile: join(dataDir, 'services.json'), onLine: (_name, line) => process.stdout.write(`${pretty ? pretty(line) : line}\n`),
     });
     await supervisor.start();
     const httpUrl = supervisor.url('http') ?? '';

@@ -54,7 +54,8 @@ export function startDemo(o: DemoOptions): Demo {
   const simulation = startSimulation({
     rate: o.rate ?? 200, seed: o.seed ?? Date.now() % 1_000_000, scenarios: SCENARIOS, firstAttackMs: 3000, attackEveryMs: o.attackEveryMs ?? 4000,
     loop: true, logs: { http: o.httpUrl, tokens: o.tokens }, nc: o.nc,
-    onScenario: (s) => o.log.info({ scenario: s.name, rules: s.rules }, 'demo attack'),
+    // One line per attack only when debugging: the demo runs for hours.
+    onScenario: (s) => o.log.debug({ scenario: s.name, rules: s.rules }, 'demo attack'),
   });
   simulation.done.catch((err: unknown) => o.log.error({ err }, 'demo simulator stopped'));
   return { simulation, stop: () => simulation.stop() };
