@@ -11,8 +11,9 @@ import { checkToken } from '../core/topology.js';
 import { audit } from '../core/audit.js';
 import { iso } from '../core/time.js';
 
-export const COMMAND_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'expired', 'refused'] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
+import { COMMAND_STATUSES, type CommandStatus } from './states.js';
+
+export { COMMAND_STATUSES, type CommandStatus };
 /** States a command never leaves (a late result may still replace timed_out or expired: it is the truth). */
 export const FINAL: readonly CommandStatus[] = ['succeeded', 'failed', 'refused'];
 

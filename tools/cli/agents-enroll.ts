@@ -1,5 +1,4 @@
 // `soc agents enroll|revoke|credentials` and `soc init`: NATS keys, one-time enrollment tokens, revocation.
-import type { Command } from 'commander';
 import { loadConfig } from '../../services/core/config.js';
 import { ConfigError, errorMessage } from '../../services/core/errors.js';
 import { checkTags, createEnrollmentToken, listCredentials, revokeAgent } from '../../services/enroll/enroll.js';
@@ -11,7 +10,7 @@ import { cliActor, withDb } from './incidents.js';
 import { natsTarget } from '../local/runtime.js';
 import { audit } from '../../services/core/audit.js';
 
-async function enrollToken(o: { expires: string; tags?: string; json?: boolean }): Promise<void> {
+export async function enrollToken(o: { expires: string; tags?: string; json?: boolean }): Promise<void> {
   const ttlS = Math.ceil(parseDurationMs('--expires', o.expires) / 1000);
   let tags: string[];
   try { tags = checkTags(o.tags ? o.tags.split(',').map((t) => t.trim()).filter(Boolean) : []); } catch (err) { throw new ConfigError(`--tags: ${errorMessage(err)}`); }
@@ -25,7 +24,7 @@ async function enrollToken(o: { expires: string; tags?: string; json?: boolean }
   process.stderr.write(`one-time enrollment token, valid until ${expiresAt.toISOString()}: soc-agent enroll --server <https://this-server> --token <token>\n`);
 }
 
-async function revoke(id: string): Promise<void> {
+export async function revoke(id: string): Promise<void> {
   const auth = loadNatsAuth(authDir(loadConfig()));
   const { revoked, accountJwt } = await withDb(async (db) => {
     const r = await revokeAgent(db, auth, id);
@@ -44,7 +43,7 @@ async function revoke(id: string): Promise<void> {
   process.stdout.write(`agent ${id}: credential ${revoked.join(', ')} revoked; its connections were dropped\n`);
 }
 
-async function credentials(o: { json?: boolean }): Promise<void> {
+export async function credentials(o: { json?: boolean }): Promise<void> {
   const rows = await withDb((db) => listCredentials(db));
   for (const r of rows) {
     process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `${r.agentId.padEnd(24)} ${r.publicKey}  issued ${r.issuedAt}${r.revokedAt ? `  REVOKED ${r.revokedAt}` : ''}${r.tags.length ? `  tags ${r.tags.join(',')}` : ''}\n`);
@@ -52,7 +51,7 @@ async function credentials(o: { json?: boolean }): Promise<void> {
 }
 
 /** `soc init`: the keys, credentials and server config a deployed MiniSOC uses (what `soc up` makes on first start). */
-async function init(o: { dir?: string; tls?: boolean; host?: string[] }): Promise<void> {
+export async function init(o: { dir?: string; tls?: boolean; host?: string[] }): Promise<void> {
   const config = loadConfig({ ...process.env, ...(o.dir ? { DATA_DIR: o.dir } : {}) });
   const tls = o.tls ? createLocalTls(config.DATA_DIR, o.host?.length ? o.host : undefined) : undefined;
   const { auth, created } = await ensureNatsAuth(authDir(config), { tls: tls ? { certFile: tls.serverCert, keyFile: tls.serverKey, caFile: tls.ca } : undefined });
@@ -66,29 +65,4 @@ async function init(o: { dir?: string; tls?: boolean; host?: string[] }): Promis
       `HTTPS: TLS_CERT_FILE=${tls.serverCert} TLS_KEY_FILE=${tls.serverKey}; NATS clients: NATS_TLS_CA=${tls.ca}`);
   }
   process.stdout.write(lines.join('\n') + '\n');
-}
-
-export function registerEnrollCommands(program: Command): void {
-  const agents = program.commands.find((c) => c.name() === 'agents');
-  if (!agents) throw new Error('register the agents command first');
-  agents.command('enroll')
-    .description('print a one-time token an agent enrolls with (soc-agent enroll --token); only its hash is stored')
-    .option('--expires <duration>', 'the token expires after this (30s, 15m, 2h, 7d)', '1h')
-    .option('--tags <tags>', 'tags for the agent, comma separated')
-    .option('--json', 'token, expiry and tags as JSON')
-    .action(enrollToken);
-  agents.command('revoke')
-    .description("revoke an agent's NATS credential: its connections are dropped and it cannot reconnect")
-    .argument('<id>', 'agent id')
-    .action(revoke);
-  agents.command('credentials')
-    .description('credentials issued to agents, revoked ones included')
-    .option('--json', 'one JSON object per line')
-    .action(credentials);
-  program.command('init')
-    .description('create the NATS operator, accounts, backend credentials and nats-server config under DATA_DIR (soc up does this on first start)')
-    .option('--dir <dir>', 'data directory (default: DATA_DIR)')
-    .option('--tls', 'also create a local CA with server and client certificates (openssl), for testing TLS')
-    .option('--host <name...>', 'with --tls: names and addresses the server certificate is for', [])
-    .action(init);
 }

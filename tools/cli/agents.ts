@@ -1,8 +1,7 @@
 // `soc agents` and `soc cmd`: agents with their health, and commands sent to them, straight from the database.
-import type { Command } from 'commander';
 import { ConfigError, ValidationError } from '../../services/core/errors.js';
 import { parseDurationMs } from '../../services/core/time.js';
-import { COMMAND_STATUSES, FINAL, UnknownAgent, createCommand, getCommand, listAgents, listCommands, type CommandView } from '../../services/command/core.js';
+import { FINAL, UnknownAgent, createCommand, getCommand, listAgents, listCommands, type CommandView } from '../../services/command/core.js';
 import { cliActor, withDb } from './incidents.js';
 import { table, terminalSafe } from './output.js';
 
@@ -36,80 +35,57 @@ function printCommand(c: CommandView, json: boolean | undefined): void {
   process.stdout.write(`${lines.map(terminalSafe).join('\n')}\n`);
 }
 
-export function registerAgentCommands(program: Command): void {
-  program.command('agents')
-    .description('list agents with their health (online, degraded, offline) and when they were last heard of')
-    .option('--status <status>', 'only agents with this status')
-    .option('--json', 'one JSON object per line')
-    .action(async (o: { status?: string; json?: boolean }) => {
-      const agents = await withDb((db) => listAgents(db, { status: o.status }));
-      if (o.json) { for (const a of agents) process.stdout.write(`${JSON.stringify(a)}\n`); return; }
-      if (agents.length === 0) { process.stdout.write('no agents have sent a heartbeat yet\n'); return; }
-      process.stdout.write(table(['AGENT', 'STATUS', 'LAST SEEN', 'HOST', 'VERSION', 'SPOOL', 'REASON'],
-        agents.map((a) => [a.id, a.status, ago(a.lastSeen), a.hostname ?? '', a.version ?? '', String(a.spoolDepth), a.statusReason ?? ''])));
-    });
+export async function agentsList(o: { status?: string; json?: boolean }): Promise<void> {
+  const agents = await withDb((db) => listAgents(db, { status: o.status }));
+  if (o.json) { for (const a of agents) process.stdout.write(`${JSON.stringify(a)}\n`); return; }
+  if (agents.length === 0) { process.stdout.write('no agents have sent a heartbeat yet\n'); return; }
+  process.stdout.write(table(['AGENT', 'STATUS', 'LAST SEEN', 'HOST', 'VERSION', 'SPOOL', 'REASON'],
+    agents.map((a) => [a.id, a.status, ago(a.lastSeen), a.hostname ?? '', a.version ?? '', String(a.spoolDepth), a.statusReason ?? ''])));
+}
 
-  const cmd = program.command('cmd').description('send commands to agents and follow them');
-  cmd.command('send')
-    .description('queue a command for an agent; it is delivered when the agent is online, until it expires')
-    .argument('<agent>', 'agent id')
-    .argument('<action>', 'ping, collect-now, set-interval, list-processes, list-connections, kill-process, rotate-credentials')
-    .argument('[args...]', 'arguments as key=value (kill-process pid=4242 start=2026-11-22T10:00:00Z)')
-    .option('--expires <duration>', 'give up if not delivered within this (30s, 15m, 2h, 7d)', '1h')
-    .option('--wait [duration]', 'wait for the outcome (default 60s) and exit non-zero unless it succeeded')
-    .option('--json', 'print the command as JSON')
-    .action(async (agent: string, action: string, words: string[], o: { expires: string; wait?: string | boolean; json?: boolean }) => {
-      const args = parseArgs(words);
-      const expiresInS = Math.ceil(parseDurationMs('--expires', o.expires) / 1000);
-      const waitS = typeof o.wait === 'string' ? Math.ceil(parseDurationMs('--wait', o.wait) / 1000) : o.wait ? 60 : 0;
-      const final = await withDb(async (db) => {
-        let c: CommandView;
-        try {
-          c = await createCommand(db, { agentId: agent, action, args, expiresInS, issuedBy: cliActor() });
-        } catch (err) {
-          if (err instanceof UnknownAgent || err instanceof ValidationError) throw new ConfigError(err.message);
-          throw err;
-        }
-        const until = Date.now() + waitS * 1000;
-        while (Date.now() < until && !([...FINAL, 'timed_out', 'expired'] as string[]).includes(c.status)) {
-          await new Promise((r) => setTimeout(r, 250));
-          c = (await getCommand(db, c.id)) ?? c;
-        }
-        return c;
-      });
-      printCommand(final, o.json);
-      if (waitS > 0 && final.status !== 'succeeded') {
-        // Say why the wait ended without success (with --json the status and error are in the JSON).
-        const why = final.status === 'queued'
-          ? `still queued after ${waitS} s: agent ${agent} has not been online to take it (soc agents shows its status); it stays queued until ${final.expiresAt}`
-          : final.status === 'running'
-            ? `delivered, no result after ${waitS} s: the agent is still working on it (soc cmd show ${final.id})`
-            : `${final.status}${final.error ? `: ${final.error}` : ''}`;
-        if (!o.json) process.stderr.write(`soc cmd send: ${why}\n`);
-        process.exitCode = 1;
-      }
-    });
-  cmd.command('list')
-    .description('commands, newest first')
-    .option('--agent <id>', 'only commands to this agent')
-    .option('--status <status>', `only commands in this state (${COMMAND_STATUSES.join(', ')})`)
-    .option('--limit <n>', 'at most this many', '50')
-    .option('--json', 'one JSON object per line')
-    .action(async (o: { agent?: string; status?: string; limit: string; json?: boolean }) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit ${JSON.stringify(o.limit)}: expected a whole number from 1 to 10000`);
-      const list = await withDb((db) => listCommands(db, { agentId: o.agent, status: o.status, limit }));
-      if (o.json) { for (const c of list) process.stdout.write(`${JSON.stringify(c)}\n`); return; }
-      process.stdout.write(table(['COMMAND', 'AGENT', 'ACTION', 'STATUS', 'ISSUED', 'BY'],
-        list.map((c) => [c.id, c.agentId, c.action, c.status, ago(c.issuedAt), c.issuedBy])));
-    });
-  cmd.command('show')
-    .description('one command with its outcome and output')
-    .argument('<id>', 'command id')
-    .option('--json', 'as JSON')
-    .action(async (id: string, o: { json?: boolean }) => {
-      const c = await withDb((db) => getCommand(db, id));
-      if (!c) throw new ConfigError(`no command ${JSON.stringify(id)}`);
-      printCommand(c, o.json);
-    });
+export async function cmdSend(agent: string, action: string, words: string[], o: { expires: string; wait?: string | boolean; json?: boolean }): Promise<void> {
+  const args = parseArgs(words);
+  const expiresInS = Math.ceil(parseDurationMs('--expires', o.expires) / 1000);
+  const waitS = typeof o.wait === 'string' ? Math.ceil(parseDurationMs('--wait', o.wait) / 1000) : o.wait ? 60 : 0;
+  const final = await withDb(async (db) => {
+    let c: CommandView;
+    try {
+      c = await createCommand(db, { agentId: agent, action, args, expiresInS, issuedBy: cliActor() });
+    } catch (err) {
+      if (err instanceof UnknownAgent || err instanceof ValidationError) throw new ConfigError(err.message);
+      throw err;
+    }
+    const until = Date.now() + waitS * 1000;
+    while (Date.now() < until && !([...FINAL, 'timed_out', 'expired'] as string[]).includes(c.status)) {
+      await new Promise((r) => setTimeout(r, 250));
+      c = (await getCommand(db, c.id)) ?? c;
+    }
+    return c;
+  });
+  printCommand(final, o.json);
+  if (waitS > 0 && final.status !== 'succeeded') {
+    // Say why the wait ended without success (with --json the status and error are in the JSON).
+    const why = final.status === 'queued'
+      ? `still queued after ${waitS} s: agent ${agent} has not been online to take it (soc agents shows its status); it stays queued until ${final.expiresAt}`
+      : final.status === 'running'
+        ? `delivered, no result after ${waitS} s: the agent is still working on it (soc cmd show ${final.id})`
+        : `${final.status}${final.error ? `: ${final.error}` : ''}`;
+    if (!o.json) process.stderr.write(`soc cmd send: ${why}\n`);
+    process.exitCode = 1;
+  }
+}
+
+export async function cmdList(o: { agent?: string; status?: string; limit: string; json?: boolean }): Promise<void> {
+  const limit = Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError(`--limit ${JSON.stringify(o.limit)}: expected a whole number from 1 to 10000`);
+  const list = await withDb((db) => listCommands(db, { agentId: o.agent, status: o.status, limit }));
+  if (o.json) { for (const c of list) process.stdout.write(`${JSON.stringify(c)}\n`); return; }
+  process.stdout.write(table(['COMMAND', 'AGENT', 'ACTION', 'STATUS', 'ISSUED', 'BY'],
+    list.map((c) => [c.id, c.agentId, c.action, c.status, ago(c.issuedAt), c.issuedBy])));
+}
+
+export async function cmdShow(id: string, o: { json?: boolean }): Promise<void> {
+  const c = await withDb((db) => getCommand(db, id));
+  if (!c) throw new ConfigError(`no command ${JSON.stringify(id)}`);
+  printCommand(c, o.json);
 }

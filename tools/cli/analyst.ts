@@ -1,9 +1,6 @@
 // The analysts' `soc` commands (incidents, alerts, export, stats, tail, users), on the same queries as the API.
 import type { Command } from 'commander';
-import { exportCommand } from './export.js';
-import { alertsAck, alertsClose, alertsShow, incidents } from './incidents.js';
-import { stats, tail } from './live.js';
-import { usersAdd, usersDisable, usersEnable, usersEndSessions, usersList, usersResetPassword, usersSetRole } from './users.js';
+import { lazy } from './lazy.js';
 
 export function registerAnalystCommands(program: Command): void {
   program.command('incidents')
@@ -18,16 +15,16 @@ export function registerAnalystCommands(program: Command): void {
     .option('--sort <by>', 'time or score', 'time')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'one JSON object per line')
-    .action(incidents);
+    .action(lazy(() => import('./incidents.js'), (m) => m.incidents));
 
   const alerts = program.command('alerts').description('look at and triage one alert');
   alerts.command('show').argument('<id>').description('the alert and the events that raised it')
-    .option('--json', 'as one JSON document').action(alertsShow);
+    .option('--json', 'as one JSON document').action(lazy(() => import('./incidents.js'), (m) => m.alertsShow));
   alerts.command('ack').argument('<id>').description('acknowledge (audited as cli:<your user>)')
-    .option('--assignee <name>', 'assign it too').option('--comment <text>', 'a note for the audit log').action(alertsAck);
+    .option('--assignee <name>', 'assign it too').option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsAck));
   alerts.command('close').argument('<id>').description('close with a reason (audited)')
     .requiredOption('--reason <reason>', 'true_positive, false_positive, benign or duplicate')
-    .option('--comment <text>', 'a note for the audit log').action(alertsClose);
+    .option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsClose));
 
   program.command('export')
     .description('stream events or alerts to a file as CSV or NDJSON (the filters of soc events / soc incidents)')
@@ -40,29 +37,29 @@ export function registerAnalystCommands(program: Command): void {
     .option('--q <text>', 'text the message contains')
     .option('--filter <expr...>', 'field=value or field~prefix on the ECS document')
     .option('--status <list>', 'alerts: status').option('--severity <list>', 'alerts: severity').option('--rule <id>', 'alerts: rule')
-    .action(exportCommand);
+    .action(lazy(() => import('./export.js'), (m) => m.exportCommand));
 
   program.command('stats')
     .description('lag per stage, events per second per source, DLQ size, agents by status')
     .option('--json', 'as one JSON document')
-    .action(stats);
+    .action(lazy(() => import('./live.js'), (m) => m.stats));
 
   program.command('tail')
     .description('live enriched events and alerts, one line each, until Ctrl-C')
     .option('--alerts-only', 'only alerts')
     .option('--json', 'one JSON object per line')
-    .action(tail);
+    .action(lazy(() => import('./live.js'), (m) => m.tail));
 
   const users = program.command('users').description('dashboard and API users');
   users.command('add').argument('<name>').description('add a user; the password comes from stdin, a prompt, or is generated and printed')
     .requiredOption('--role <role>', 'viewer, analyst or admin')
     .option('--password-stdin', 'read the password from stdin')
-    .action(usersAdd);
-  users.command('list').description('users and their roles').option('--json', 'one JSON object per line').action(usersList);
-  users.command('disable').argument('<name>').description('disable a user and end their sessions').action(usersDisable);
-  users.command('enable').argument('<name>').description('enable a disabled user').action(usersEnable);
+    .action(lazy(() => import('./users.js'), (m) => m.usersAdd));
+  users.command('list').description('users and their roles').option('--json', 'one JSON object per line').action(lazy(() => import('./users.js'), (m) => m.usersList));
+  users.command('disable').argument('<name>').description('disable a user and end their sessions').action(lazy(() => import('./users.js'), (m) => m.usersDisable));
+  users.command('enable').argument('<name>').description('enable a disabled user').action(lazy(() => import('./users.js'), (m) => m.usersEnable));
   users.command('reset-password').argument('<name>').description('set a new password (stdin, a prompt, or generated and printed); their sessions end')
-    .option('--password-stdin', 'read the password from stdin').action(usersResetPassword);
-  users.command('set-role').argument('<name>').argument('<role>').description('change a user\'s role (viewer, analyst, admin); their sessions end').action(usersSetRole);
-  users.command('end-sessions').argument('<name>').description('end every session and API token of a user').action(usersEndSessions);
+    .option('--password-stdin', 'read the password from stdin').action(lazy(() => import('./users.js'), (m) => m.usersResetPassword));
+  users.command('set-role').argument('<name>').argument('<role>').description('change a user\'s role (viewer, analyst, admin); their sessions end').action(lazy(() => import('./users.js'), (m) => m.usersSetRole));
+  users.command('end-sessions').argument('<name>').description('end every session and API token of a user').action(lazy(() => import('./users.js'), (m) => m.usersEndSessions));
 }

@@ -3,17 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError } from '../../services/core/errors.js';
-import { registerAgentCommands } from './agents.js';
-import { registerEnrollCommands } from './agents-enroll.js';
-import { registerSourceCommands } from './sources.js';
+import { registerAgentCommands, registerEnrollCommands, registerSourceCommands } from './commands.js';
 import { registerAnalystCommands } from './analyst.js';
-import { events } from './events.js';
-import { lookup } from './lookup.js';
-import { parse } from './parse.js';
-import { rulesCoverage, rulesEval, rulesList, rulesShow, rulesTest } from './rules.js';
-import { rulesUpdate } from './rules-update.js';
-import { simulate } from '../simulator/index.js';
-import { up } from './up.js';
+import { lazy } from './lazy.js';
+import type { lookup } from './lookup.js';
 
 /** The version in the repository's package.json (three levels up from dist/tools/cli, two from tools/cli). */
 function socVersion(): string {
@@ -28,7 +21,7 @@ const program = new Command('soc').description('MiniSOC: a small, fast security 
 program.command('up')
   .description('start nats-server (unless NATS_URL is set), Postgres (unless DATABASE_URL is set) and every service in this process')
   .option('--demo', 'also run the simulator: background traffic and an attack every few seconds (soc simulate)')
-  .action(up);
+  .action(lazy(() => import('./up.js'), (m) => m.up));
 
 program.command('events')
   .description('list stored events, newest first')
@@ -38,14 +31,14 @@ program.command('events')
   .option('--source <id>', 'only events of this log source or agent')
   .option('--limit <n>', 'at most this many events', '100')
   .option('--json', 'one ECS JSON document per line (NDJSON)')
-  .action(events);
+  .action(lazy(() => import('./events.js'), (m) => m.events));
 
 program.command('parse')
   .description('normalize log files offline and print the events as NDJSON; rejected records go to stderr as FILE:LINE: reason')
   .argument('<files...>', 'log files: JSON, NDJSON, syslog, access logs, Windows event XML, CEF')
   .option('--format <format>', 'the files\' format (default: recognised per record)')
   .option('--source <id>', 'source id to stamp on the events', 'file')
-  .action(parse);
+  .action(lazy(() => import('./parse.js'), (m) => m.parse));
 
 program.command('lookup')
   .description('what enrichment would add for one address: GeoIP, special range, threat-intel matches, asset (JSON)')
@@ -55,38 +48,38 @@ program.command('lookup')
   .option('--asn-db <path>', 'MaxMind-format ASN database (default: GEOIP_ASN_DB)')
   .option('--no-assets', 'do not read the agents table (default: DATABASE_URL or a running soc up)')
   .option('--compact', 'print the JSON on one line')
-  .action(async (ip: string, opts: Parameters<typeof lookup>[1]) => { await lookup(ip, opts); });
+  .action(lazy(() => import('./lookup.js'), (m) => (ip: string, opts: Parameters<typeof lookup>[1]) => m.lookup(ip, opts)));
 
 const rules = program.command('rules').description('test Sigma rules and hunt with them');
 rules.command('test')
   .description("run every rule's own test events through the production engine (non-zero exit on a failure or load error)")
   .argument('[dir]', 'rules directory', 'rules')
   .option('--json', 'one JSON line per test result')
-  .action(rulesTest);
+  .action(lazy(() => import('./rules.js'), (m) => m.rulesTest));
 rules.command('eval')
   .description('evaluate rules over log files (any format soc parse reads), one JSON line per match')
   .argument('<files...>', 'event files')
   .option('--rules <dir...>', 'rule directories or files', ['rules'])
   .option('--format <format>', 'the files\' format (default: recognised per record)')
   .option('--kind <kind>', 'what the files come from (a source kind: webserver, proxy, firewall, dns, linux, auditd, windows, agent)')
-  .action(rulesEval);
+  .action(lazy(() => import('./rules.js'), (m) => m.rulesEval));
 const catalogOptions = (c: ReturnType<typeof rules.command>) => c
   .option('--rules <dir...>', 'rule directories or files (default: RULES_DIR)')
   .option('--policy <file>', 'rules policy file (default: RULES_POLICY, else DATA_DIR/rules-policy.yml)')
   .option('--json', 'JSON output');
 catalogOptions(rules.command('list').description('every rule with whether it runs, and why not (policy, compile problem); load errors on stderr'))
   .option('--state <state>', 'only rules in this state: runs, excluded, not-compiled')
-  .action(rulesList);
+  .action(lazy(() => import('./rules.js'), (m) => m.rulesList));
 catalogOptions(rules.command('show').description('one rule: level, status, author, references, techniques, logsource, state').argument('<id>', 'rule id or name'))
-  .action(rulesShow);
+  .action(lazy(() => import('./rules.js'), (m) => m.rulesShow));
 catalogOptions(rules.command('coverage').description('ATT&CK coverage of the running rules: techniques (with names) and rules per log source'))
-  .action(rulesCoverage);
+  .action(lazy(() => import('./rules.js'), (m) => m.rulesCoverage));
 rules.command('update')
   .description('replace the SigmaHQ pack with a newer release: validated first, summary of added, changed and removed rules, then hot reload')
   .requiredOption('--from <path>', 'the new release: a directory, a .zip or a .tar.gz')
   .option('--pack <dir>', 'the pack directory to replace (default: the rules-sigmahq entry of RULES_DIR)')
   .option('--dry-run', 'validate and print the summary only')
-  .action(rulesUpdate);
+  .action(lazy(() => import('./rules-update.js'), (m) => m.rulesUpdate));
 
 registerAgentCommands(program);
 registerEnrollCommands(program);
@@ -108,7 +101,7 @@ program.command('simulate')
   .option('--start <time>', 'event time of the first record (ISO); with --seed and --dry-run the output is identical run after run')
   .option('--dry-run', 'print the records as JSON lines instead of sending them (needs --duration)')
   .option('--list', 'list the scenarios and the rule ids each must trigger')
-  .action(simulate);
+  .action(lazy(() => import('./../simulator/index.js'), (m) => m.simulate));
 
 try {
   await program.parseAsync();
