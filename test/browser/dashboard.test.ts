@@ -260,7 +260,7 @@ describe('dashboard in chromium', () => {
   });
 
   it('shows live data on every page while the simulator runs, and saves a screenshot of each', async () => {
-    const sim = runNode('tools/cli/soc.js', ['simulate', '--duration', '90s', '--rate', '100', '--attack-every', '2s', '--seed', '7'], { DATA_DIR: dataDir });
+    const sim = runNode('tools/cli/soc.js', ['simulate', '--duration', '90s', '--rate', '100', '--attack-every', '2s', '--seed', '7'], { DATA_DIR: dataDir, NATS_URL: undefined, DATABASE_URL: undefined });
     try {
       await page.getByRole('link', { name: 'Live', exact: true }).click();
       await waitFor('simulated events on the live page', async () => {
