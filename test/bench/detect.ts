@@ -3,13 +3,13 @@
 // SigmaHQ regression rules, the Hayabusa sample rules, the engine's fixture rules and generated variants
 // (BENCH_VARIANTS per rule, default 2) instead; the data comes from ../shared/data (or MINISOC_DATA).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Event } from '../../services/core/proto.js';
 import { DEFAULT_POLICY, Detector, eventsFromDocs, loadCatalog, loadRules, type SigmaRule } from '../../services/detect/index.js';
 import type { DetectionRule, FieldTest, Part, Search, Value } from '../../services/detect/sigma/types.js';
 import { PARSERS } from '../../services/normalize/parsers/index.js';
 import { parseConcatenatedJson } from '../../services/detect/testdata/json-stream.js';
+import { ROOT, SHARED_DATA } from '../harness.js';
 
 const EVENTS_PER_ROUND = Number(process.env.BENCH_EVENTS ?? 50_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -17,18 +17,7 @@ const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP ?? 2);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 const VARIANTS = Number(process.env.BENCH_VARIANTS ?? 2);
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the repository root (package.json) above the benchmark');
-    dir = up;
-  }
-  return dir;
-}
-
-const ROOT = repoRoot();
-const DATA = process.env.MINISOC_DATA ?? join(ROOT, '..', 'shared', 'data');
+const DATA = SHARED_DATA;
 
 function files(dir: string, suffix: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {

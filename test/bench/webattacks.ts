@@ -1,27 +1,16 @@
 // `npm run bench:webattacks`: detection rate of the web rules per attack class and their false positives on
 // benign form values, each value sent in every arrival shape through the production parser and engine.
 // --misses prints the values not detected and the benign values that alerted; --class NAME limits the run.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Detector, loadRules } from '../../services/detect/index.js';
 import { attackClasses, benignValues } from '../../rules/testdata/web-attacks/corpus.js';
 import { classRow, eventOf, falsePositives, runValues, SHAPE_NAMES } from '../../rules/testdata/web-attacks/measure.js';
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the repository root (package.json) above the benchmark');
-    dir = up;
-  }
-  return dir;
-}
+import { ROOT } from '../harness.js';
 
 const args = process.argv.slice(2);
 const showMisses = args.includes('--misses');
 const only = args.includes('--class') ? args[args.indexOf('--class') + 1] : undefined;
-const rulesDir = args.includes('--rules') ? args[args.indexOf('--rules') + 1]! : join(repoRoot(), 'rules');
+const rulesDir = args.includes('--rules') ? args[args.indexOf('--rules') + 1]! : join(ROOT, 'rules');
 
 const { rules, problems } = loadRules([rulesDir]);
 for (const p of problems) console.error(`${p.file}:${p.line}: ${p.message}`);

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prng } from '../../../test/prng.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -26,18 +27,6 @@ export const SHARED_DATA = process.env.MINISOC_DATA ?? join(ROOT, '..', 'shared'
 /** One value per line, taken literally (no comments: a value may start with #). */
 export function readValues(file: string): string[] {
   return readFileSync(file, 'utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0);
-}
-
-/** A small seeded generator (mulberry32): the same variants on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
@@ -75,7 +64,7 @@ const TRAVERSAL_SUFFIXES = ['', '', '', '%00', '%00.jpg', '%2500', '?', '%00.htm
 const TRAVERSAL_PREFIXES = ['', '', '', '/', 'static/', 'x/', 'files/'];
 
 function traversalVariants(): string[] {
-  const r = rng(20250601);
+  const r = prng(20250601);
   const out: string[] = [];
   for (const [step, sep] of TRAVERSAL_STEPS) {
     for (const target of sample(r, [...LINUX_TARGETS, ...WINDOWS_TARGETS], 8)) {
@@ -125,7 +114,7 @@ const EVASIONS: ((cmd: string) => string)[] = [
 ];
 
 function commandVariants(): string[] {
-  const r = rng(20250602);
+  const r = prng(20250602);
   const out: string[] = [];
   for (const cmd of COMMANDS) {
     for (let k = 0; k < 9; k++) {
@@ -200,7 +189,7 @@ const BENIGN_TEMPLATES: ((r: () => number) => string)[] = [
 ];
 
 function benignVariants(n: number): string[] {
-  const r = rng(20250603);
+  const r = prng(20250603);
   const out: string[] = [];
   for (let i = 0; i < n; i++) out.push(pick(r, BENIGN_TEMPLATES)(r));
   return out;
