@@ -278,7 +278,7 @@ describe('an agent that starts while NATS is away', () => {
       const lateJsm = await jetstreamManager(lateNc);
       await ensureTopology(lateJsm, LIMITS);
       const t = telemetry(id, () => lateJsm);
-      await waitFor('every event', async () => { await t.poll(); return syntheticSeqs(t.events(), 'late').length >= 1000; }, 120_000, 250);
+      await waitFor('every event', async () => { await t.poll(); return syntheticSeqs(t.events(), 'late').length >= 1000; }, 240_000, 250);
       expect(syntheticSeqs(t.events(), 'late')).toEqual(Array.from({ length: 1000 }, (_, i) => i));
       expect(agent.stats().connected).toBe(true);
     } finally {
@@ -286,7 +286,7 @@ describe('an agent that starts while NATS is away', () => {
       await lateNc?.close();
       await later.close();
     }
-  });
+  }, 300_000);
 });
 
 describe('agent commands', () => {
