@@ -19,7 +19,7 @@ function socVersion(): string {
 const program = new Command('soc').description('MiniSOC: a small, fast security operations centre').version(socVersion()).showHelpAfterError();
 
 program.command('up')
-  .description('start nats-server (unless NATS_URL is set), Postgres (unless DATABASE_URL is set) and every service in this process')
+  .description('start nats-server (unless NATS_URL is set), Postgres (unless DATABASE_URL is set) and every service, each in its own supervised process')
   .option('--demo', 'also run the simulator: background traffic and an attack every few seconds (soc simulate)')
   .action(lazy(() => import('./up.js'), (m) => m.up));
 
