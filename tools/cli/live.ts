@@ -1,6 +1,6 @@
 // `soc stats` and `soc tail`: pipeline health and the live event and alert streams, from NATS and the database.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { stats as readStats } from '../../services/api/queries/stats.js';
+import { serviceSummaries, stats as readStats } from '../../services/api/queries/stats.js';
 import { toEcs } from '../../services/core/ecs.js';
 import { errorMessage } from '../../services/core/errors.js';
 import { connectNats } from '../../services/core/nats.js';
@@ -21,7 +21,7 @@ async function withNats<T>(work: (nc: NatsConnection) => Promise<T>): Promise<T>
 
 export async function stats(o: { json?: boolean }): Promise<void> {
   const s = await withNats((nc) => withDb((db) => readStats(db, nc)));
-  s.services ??= supervisedServices()?.map(({ name, state, since, restarts, lastExit }) => ({ name, state, since, restarts, lastExit })) ?? null;
+  s.services ??= serviceSummaries(supervisedServices());
   if (o.json) { process.stdout.write(JSON.stringify(s) + '\n'); return; }
   const lines = [
     `events/s: ${s.eventsPerSecond.toFixed(1)}   dead letters: ${s.dlq.count}   agents: ${s.agents.online} online, ${s.agents.degraded} degraded, ${s.agents.offline} offline`,

@@ -18,6 +18,11 @@ export interface Stats {
 
 const WINDOW_S = 60;
 
+/** What the stats tell of each supervised service (the supervisor's pid is its own business). */
+export function serviceSummaries(states: ServiceState[] | null): Stats['services'] {
+  return states?.map(({ name, state, since, restarts, lastExit }) => ({ name, state, since, restarts, lastExit })) ?? null;
+}
+
 /**
  * Rates count rows stored in the last minute (ingested_at), read from the partitions of the last two
  * days of event time: late logs older than that are stored but not in the rate.
@@ -37,6 +42,6 @@ export async function stats(db: Db, nc: NatsConnection, detectShards = 1): Promi
   return {
     stages, sources: perSource, dlq: { count: dlq.n }, agents: byStatus,
     eventsPerSecond: perSource.reduce((sum, s) => sum + s.eventsPerSecond, 0),
-    services: serviceStates()?.map(({ name, state, since, restarts, lastExit }) => ({ name, state, since, restarts, lastExit })) ?? null,
+    services: serviceSummaries(serviceStates()),
   };
 }
