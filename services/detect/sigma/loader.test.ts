@@ -2,7 +2,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadRules, loadRuleTexts, parseTimespan } from './loader.js';
+import { loadRules, loadRuleTexts, parseRuleText, parseTimespan } from './loader.js';
 import { formatProblem, type CorrelationRule, type DetectionRule } from './types.js';
 import { run } from '../testdata/helpers.js';
 
@@ -24,7 +24,7 @@ describe('loadRules', () => {
       `${f}:30: condition 'selection and not filter': unknown search identifier 'filter' (column 19)`,
       `${f}:32: rule 'No id' has no id: every rule needs a stable UUID`,
       `${f}:42: level 'severe' is not one of informational, low, medium, high, critical`,
-      `${f}:54: YAML: missed comma between flow collection entries`,
+      `${f}:54: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]`,
     ]);
   });
 
@@ -39,6 +39,60 @@ describe('loadRules', () => {
     const r = loadRules([fixture('missing.yml')]);
     expect(r.rules).toEqual([]);
     expect(r.problems[0]!.message).toMatch(/^cannot read/);
+  });
+});
+
+describe('lines of problems', () => {
+  const rule = (detection: string, extra = ''): string => `title: Lines
+id: 4d7c0e52-6a87-4b6e-9d0b-5a0e3f0c0002
+description: |
+    Prose that reads like keys:
+    Image|endswiht: b.exe
+    condition: gte many
+logsource: {product: windows, category: process_creation}
+${extra}detection:
+    selection:
+${detection}
+    condition: selection
+`;
+  const errorLines = (text: string): string[] => parseRuleText(text, 'r.yml').problems.filter((p) => p.severity === 'error').map((p) => `${p.line}: ${p.message}`);
+
+  it('points at the key that is wrong, not at the first line that merely starts with its name', () => {
+    // A field named like the condition key, above it: the problem is the condition, line 13.
+    const text = rule(`        condition: a field of the event
+    other:
+        Image|endswith: b.exe`).replace('condition: selection', 'condition: selection or others');
+    expect(errorLines(text)).toEqual([`13: condition 'selection or others': unknown search identifier 'others' (column 14)`]);
+  });
+
+  it('locates keys of a correlation inside its own mapping, and keys after a YAML alias', () => {
+    const text = `title: Base
+id: 4d7c0e52-6a87-4b6e-9d0b-5a0e3f0c0003
+logsource: &ls {product: linux, service: sshd}
+detection: {selection: {event.outcome: failure}, condition: selection}
+---
+title: Many
+id: 4d7c0e52-6a87-4b6e-9d0b-5a0e3f0c0004
+description: >
+    condition: in prose
+correlation:
+    type: event_count
+    rules: [4d7c0e52-6a87-4b6e-9d0b-5a0e3f0c0003]
+    timespan: 5m
+    condition:
+        gte: many
+`;
+    expect(errorLines(text)).toEqual([`14: condition gte needs a number`]);
+  });
+
+  it('keeps a __proto__ key an ordinary key and refuses aliases that contain themselves or repeat without bound', () => {
+    const proto = rule(`        __proto__: x`);
+    expect(() => parseRuleText(proto, 'p.yml')).not.toThrow();
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(errorLines('a: &a [*a]\n')[0]).toMatch(/^1: YAML: /);
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) laughs.push(`${'bcdefghij'[i - 1]}: &${'bcdefghij'[i - 1]} [${Array(10).fill(`*${'abcdefghij'[i - 1]}`).join(', ')}]`);
+    expect(errorLines(laughs.join('\n'))).toEqual([expect.stringMatching(/^\d+: YAML: aliases repeat more than 10000 nodes$/)]);
   });
 });
 

@@ -2,13 +2,13 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
 import { ConditionError, parseCondition, referencedSearches } from './condition.js';
 import {
   CORRELATION_TYPES, LEVELS, type ConditionNode, type CorrelationRule, type CorrelationType, type CountCondition, type DetectionRule,
   type FieldTest, type Level, type LoadProblem, type Logsource, type RuleTest, type Search, type SigmaRule,
 } from './types.js';
 import { parseFieldTest, ValueError } from './values.js';
+import { carryLines, DocError, keyLineOf, lineOf, readDocuments, setKeyLine } from './yaml.js';
 
 export interface LoadResult {
   rules: SigmaRule[];
@@ -22,91 +22,11 @@ const TAG = /^[a-z0-9_.-]+$/;
 /** Keys of a detection section that are not search identifiers. */
 const DETECTION_META = new Set(['condition', 'timeframe']);
 
-/**
- * The YAML schema of rules: null, booleans and plain decimal numbers; everything else is a string.
- * Unquoted 0x1010, 0755 or 2023-06-16 stay the strings events carry, not 4112, 493 or a Date.
- */
-const DECIMAL = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$/;
-const decimal = new yaml.Type('tag:yaml.org,2002:float', {
-  kind: 'scalar',
-  resolve: (data: string) => DECIMAL.test(data),
-  construct: (data: string) => Number(data),
-  predicate: (v: unknown) => typeof v === 'number',
-  represent: (v: object) => String(v),
-});
-const nullType = new yaml.Type('tag:yaml.org,2002:null', {
-  kind: 'scalar',
-  resolve: (data: string) => ['', '~', 'null', 'Null', 'NULL'].includes(data),
-  construct: () => null,
-  predicate: (v: unknown) => v === null,
-  represent: () => 'null',
-});
-const boolType = new yaml.Type('tag:yaml.org,2002:bool', {
-  kind: 'scalar',
-  resolve: (data: string) => /^(?:true|True|TRUE|false|False|FALSE)$/.test(data),
-  construct: (data: string) => data.toLowerCase() === 'true',
-  predicate: (v: unknown) => typeof v === 'boolean',
-  represent: (v: object) => String(v),
-});
-const RULE_SCHEMA = yaml.FAILSAFE_SCHEMA.extend({ implicit: [nullType, boolType, decimal] });
-
 /** Rules whose level was not written (they alert as medium). */
 const defaultedLevel = new WeakSet<SigmaRule>();
 
-/** A problem inside one document; carries the 0-based line within the file. */
-class DocError extends Error {
-  override name = 'DocError';
-  constructor(message: string, readonly line: number) { super(message); }
-}
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
-
-/** One YAML document of a file, with where it starts and the line of every mapping and list in it. */
-interface Doc {
-  value: unknown;
-  /** 0-based line of the document's first line in the file. */
-  start: number;
-  lines: string[];
-  nodeLines: WeakMap<object, number>;
-}
-
-function splitDocuments(text: string): { text: string; start: number }[] {
-  const lines = text.split(/\r?\n/);
-  const docs: { text: string; start: number }[] = [];
-  let cur: string[] = [];
-  let start = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (/^---(\s|$)/.test(l) || /^\.\.\.\s*$/.test(l)) {
-      docs.push({ text: cur.join('\n'), start });
-      // Content after '--- ' on the same line belongs to the next document.
-      const rest = l.startsWith('---') ? l.slice(3).trim() : '';
-      cur = rest && !rest.startsWith('#') ? [rest] : [];
-      start = cur.length ? i : i + 1;
-    } else cur.push(l);
-  }
-  docs.push({ text: cur.join('\n'), start });
-  return docs;
-}
-
-function parseDocument(text: string, start: number, file: string): Doc {
-  const nodeLines = new WeakMap<object, number>();
-  const stack: number[] = [];
-  const value = yaml.load(text, {
-    filename: file,
-    schema: RULE_SCHEMA,
-    listener(event, state) {
-      if (event === 'open') stack.push(state.line);
-      else {
-        const line = stack.pop() ?? 0;
-        const r: unknown = state.result;
-        if (r !== null && typeof r === 'object' && !nodeLines.has(r)) nodeLines.set(r, line + start);
-      }
-    },
-  });
-  return { value, start, lines: text.split('\n'), nodeLines };
-}
 
 /** Parses every document of one file. Documents that fail are reported and skipped; the rest load. */
 export function parseRuleText(text: string, file: string): LoadResult {
@@ -116,20 +36,10 @@ export function parseRuleText(text: string, file: string): LoadResult {
   const warn = (line: number, message: string): void => { problems.push({ file, line: line + 1, message, severity: 'warning' }); };
   let global: Obj | undefined;
   let previous: Obj | undefined;
-  for (const part of splitDocuments(text)) {
-    if (!part.text.trim()) continue;
-    let doc: Doc;
-    try {
-      doc = parseDocument(part.text, part.start, file);
-    } catch (e) {
-      if (e instanceof yaml.YAMLException) {
-        err(part.start + (e.mark?.line ?? 0), `YAML: ${e.reason || e.message}`);
-        continue;
-      }
-      throw e;
-    }
+  for (const doc of readDocuments(text)) {
+    if (doc.error) { err(doc.error.line, doc.error.message); continue; }
     if (doc.value === null || doc.value === undefined) continue;
-    if (!isObj(doc.value)) { err(part.start, 'a Sigma document must be a mapping (title, logsource, detection, ...)'); continue; }
+    if (!isObj(doc.value)) { err(doc.start, 'a Sigma document must be a mapping (title, logsource, detection, ...)'); continue; }
     let value = doc.value;
     // Rule collections (Sigma 1.x): `action: global` documents hold defaults for the following ones.
     const action = value.action;
@@ -137,17 +47,13 @@ export function parseRuleText(text: string, file: string): LoadResult {
       if (action === 'global') { global = withoutAction(value); continue; }
       if (action === 'reset') { global = undefined; continue; }
       if (action === 'repeat') {
-        if (!previous) { err(part.start, `'action: repeat' needs a rule before it in the same file`); continue; }
+        if (!previous) { err(doc.start, `'action: repeat' needs a rule before it in the same file`); continue; }
         value = deepMerge(previous, withoutAction(value));
-      } else { err(part.start, `unknown action '${String(action)}' (global, reset and repeat are known)`); continue; }
+      } else { err(doc.start, `unknown action '${String(action)}' (global, reset and repeat are known)`); continue; }
     } else if (global) value = deepMerge(global, value);
     previous = value;
-    const lineOf = (node: unknown, fallback = part.start): number => (node !== null && typeof node === 'object' ? doc.nodeLines.get(node) : undefined) ?? fallback;
-    // A rule is located at its first line of content, past the comments that open the document.
-    const first = doc.lines.findIndex((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
-    const start = part.start + Math.max(0, first);
     try {
-      const built = buildRule(value, file, start, lineOf, doc, warn);
+      const built = buildRule(value, file, doc.start, warn);
       if ((value.level === undefined || value.level === null) && value.filter === undefined) for (const r of built) defaultedLevel.add(r);
       rules.push(...built);
     } catch (e) {
@@ -160,36 +66,20 @@ export function parseRuleText(text: string, file: string): LoadResult {
 
 function withoutAction(o: Obj): Obj {
   const { action: _action, ...rest } = o;
+  carryLines(o, rest);
   return rest;
 }
 
+/** `over` laid on `base`, mappings merged key by key; each key keeps the line of the document that gave it. */
 function deepMerge(base: Obj, over: Obj): Obj {
   const out: Obj = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
     out[k] = isObj(b) && isObj(v) ? deepMerge(b, v) : v;
   }
+  carryLines(over, out);
+  carryLines(base, out);
   return out;
-}
-
-/** The 0-based line of `key:` inside a mapping that starts at `from`, found in the document text. */
-function keyLine(doc: Doc, from: number, key: string): number {
-  for (let i = Math.max(0, from - doc.start); i < doc.lines.length; i++) if (startsWithKey(doc.lines[i]!, key)) return i + doc.start;
-  return from;
-}
-
-/** Whether a line starts with `key:` (indented, after `- `, the key quoted or not), read without a pattern. */
-function startsWithKey(line: string, key: string): boolean {
-  let i = 0;
-  const blank = (c: string | undefined) => c === ' ' || c === '\t';
-  while (blank(line[i])) i++;
-  if (line[i] === '-' && blank(line[i + 1])) { i++; while (blank(line[i])) i++; }
-  if (line[i] === '"' || line[i] === "'") i++;
-  if (!line.startsWith(key, i)) return false;
-  i += key.length;
-  if (line[i] === '"' || line[i] === "'") i++;
-  while (blank(line[i])) i++;
-  return line[i] === ':';
 }
 
 function str(v: unknown): string | undefined {
@@ -199,10 +89,9 @@ function str(v: unknown): string | undefined {
 }
 
 function buildRule(
-  o: Obj, file: string, start: number, lineOf: (n: unknown, fb?: number) => number, doc: Doc,
-  warn: (line: number, message: string) => void,
+  o: Obj, file: string, start: number, warn: (line: number, message: string) => void,
 ): SigmaRule[] {
-  const at = (key: string): number => keyLine(doc, start, key);
+  const at = (key: string): number => keyLineOf(o, key, start);
   const title = o.title;
   if (typeof title !== 'string' || !title.trim()) throw new DocError(`missing title`, start);
   if (title.length > 256) throw new DocError(`title is longer than 256 characters`, at('title'));
@@ -239,34 +128,38 @@ function buildRule(
     date: o.date === undefined || o.date === null ? undefined : String(o.date instanceof Date ? o.date.toISOString().slice(0, 10) : o.date),
     modified: o.modified === undefined || o.modified === null ? undefined : String(o.modified instanceof Date ? o.modified.toISOString().slice(0, 10) : o.modified),
     source: { file, line: start + 1 },
-    tests: parseTests(o.tests, at, lineOf),
+    tests: parseTests(o.tests, at('tests')),
   };
-  if (o.correlation !== undefined) return [buildCorrelation(base, o.correlation, at, lineOf)];
+  if (o.correlation !== undefined) return [buildCorrelation(base, o.correlation, at('correlation'))];
   // A Sigma filter: its selections and condition are a detection that suppresses the matches of the rules it names.
   let filterFor: string[] | undefined;
   if (o.filter !== undefined) {
     if (!isObj(o.filter)) throw new DocError(`filter must be a mapping (rules, selections, condition)`, at('filter'));
     const { rules: targets, ...det } = o.filter;
     const list = (typeof targets === 'string' ? [targets] : Array.isArray(targets) ? targets.map(str) : []).filter((x): x is string => !!x);
-    if (!list.length) throw new DocError(`filter.rules must name at least one rule (id or name)`, at('rules'));
+    if (!list.length) throw new DocError(`filter.rules must name at least one rule (id or name)`, keyLineOf(o.filter, 'rules', at('filter')));
     filterFor = list;
-    o = { ...o, detection: det };
+    carryLines(o.filter, det);
+    const asDetection = { ...o, detection: det };
+    carryLines(o, asDetection);
+    setKeyLine(asDetection, 'detection', at('filter'));
+    o = asDetection;
   }
 
   // A detection rule.
-  const logsource = parseLogsource(o.logsource, at);
+  const logsource = parseLogsource(o.logsource, o.logsource === undefined ? at('title') : at('logsource'));
   if (!isObj(o.detection)) throw new DocError(`missing detection section (a mapping of search identifiers and a condition)`, o.detection === undefined ? start : at('detection'));
   const det = o.detection;
   const detLine = lineOf(det, at('detection'));
   const searches = new Map<string, Search>();
   for (const [key, value] of Object.entries(det)) {
     if (DETECTION_META.has(key)) continue;
-    searches.set(key, parseSearch(key, value, keyLine(doc, detLine, key), lineOf, doc));
+    searches.set(key, parseSearch(key, value, keyLineOf(det, key, detLine)));
   }
   if (searches.size === 0) throw new DocError(`detection has no search identifiers`, detLine);
   if (det.condition === undefined || det.condition === null) throw new DocError(`detection has no condition`, detLine);
   const conditions = Array.isArray(det.condition) ? det.condition : [det.condition];
-  const condLine = keyLine(doc, detLine, 'condition');
+  const condLine = keyLineOf(det, 'condition', detLine);
   const names = [...searches.keys()];
   const trees: ConditionNode[] = [];
   let aggregation: string | undefined;
@@ -290,7 +183,7 @@ function buildRule(
   const used = new Set<string>();
   for (const t of trees) referencedSearches(t, used);
   for (const n of names) {
-    if (!used.has(n)) warn(keyLine(doc, detLine, n), `search identifier '${n}' is not used by the condition`);
+    if (!used.has(n)) warn(keyLineOf(det, n, detLine), `search identifier '${n}' is not used by the condition`);
   }
   const rule: DetectionRule = { ...base, kind: 'detection', logsource, taxonomy: typeof o.taxonomy === 'string' ? o.taxonomy : 'sigma', searches, condition };
   if (filterFor) {
@@ -301,26 +194,26 @@ function buildRule(
   return legacyAggregation(rule, aggregation, det.timeframe, condLine);
 }
 
-function parseLogsource(v: unknown, at: (k: string) => number): Logsource {
-  if (!isObj(v)) throw new DocError(`missing logsource (product, category and/or service)`, v === undefined ? at('title') : at('logsource'));
+function parseLogsource(v: unknown, line: number): Logsource {
+  if (!isObj(v)) throw new DocError(`missing logsource (product, category and/or service)`, line);
   const ls: Logsource = {};
   for (const k of ['product', 'category', 'service'] as const) {
     const x = v[k];
     if (x === undefined || x === null) continue;
     const s = str(x);
-    if (!s) throw new DocError(`logsource ${k} must be a string`, at(k));
+    if (!s) throw new DocError(`logsource ${k} must be a string`, keyLineOf(v, k, line));
     ls[k] = s.toLowerCase();
   }
   return ls;
 }
 
-function parseSearch(name: string, value: unknown, line: number, lineOf: (n: unknown, fb?: number) => number, doc: Doc): Search {
+function parseSearch(name: string, value: unknown, line: number): Search {
   const fail = (msg: string, l = line): never => { throw new DocError(`search '${name}': ${msg}`, l); };
   const mapTests = (m: Obj, mline: number): FieldTest[] => {
     const entries = Object.entries(m);
     if (entries.length === 0) fail('empty mapping', mline);
     return entries.map(([k, v]) => {
-      const kl = keyLine(doc, mline, k);
+      const kl = keyLineOf(m, k, mline);
       try {
         return parseFieldTest(k, v, kl + 1);
       } catch (e) {
@@ -345,9 +238,8 @@ function parseSearch(name: string, value: unknown, line: number, lineOf: (n: unk
   return fail(`must be a mapping of fields, a list of mappings or a list of keywords, not ${value === null ? 'null' : typeof value}`);
 }
 
-function parseTests(v: unknown, at: (k: string) => number, lineOf: (n: unknown, fb?: number) => number): RuleTest[] {
+function parseTests(v: unknown, line: number): RuleTest[] {
   if (v === undefined || v === null) return [];
-  const line = at('tests');
   if (!Array.isArray(v)) throw new DocError(`tests must be a list of {name, event or events, match or alerts}`, line);
   return v.map((t, i) => {
     const tl = lineOf(t, line);
@@ -393,10 +285,10 @@ function parseCountCondition(v: unknown, line: number, allowField: boolean): { c
 
 type Base = Omit<DetectionRule, 'kind' | 'logsource' | 'taxonomy' | 'searches' | 'condition'>;
 
-function buildCorrelation(base: Base, c: unknown, at: (k: string) => number, lineOf: (n: unknown, fb?: number) => number): CorrelationRule {
-  const line = at('correlation');
+function buildCorrelation(base: Base, c: unknown, line: number): CorrelationRule {
   if (!isObj(c)) throw new DocError(`correlation must be a mapping (type, rules, group-by, timespan, condition)`, line);
   const cl = lineOf(c, line);
+  const at = (key: string): number => keyLineOf(c, key, cl);
   const type = c.type as CorrelationType;
   if (!CORRELATION_TYPES.includes(type)) {
     throw new DocError(`correlation type '${String(c.type)}' is not supported (${CORRELATION_TYPES.join(', ')})`, at('type'));
@@ -422,9 +314,9 @@ function buildCorrelation(base: Base, c: unknown, at: (k: string) => number, lin
   if (c.aliases !== undefined && c.aliases !== null) {
     if (!isObj(c.aliases)) throw new DocError(`aliases must map alias -> rule name -> field`, at('aliases'));
     for (const [alias, m] of Object.entries(c.aliases)) {
-      if (!isObj(m)) throw new DocError(`alias '${alias}' must map rule names to fields`, at(alias));
+      if (!isObj(m)) throw new DocError(`alias '${alias}' must map rule names to fields`, keyLineOf(c.aliases, alias, at('aliases')));
       aliases[alias] = Object.fromEntries(Object.entries(m).map(([r, f]) => [r, String(f)]));
-      for (const r of Object.keys(m)) if (!rules.includes(r)) throw new DocError(`alias '${alias}' names '${r}', which is not among the correlated rules`, at(alias));
+      for (const r of Object.keys(m)) if (!rules.includes(r)) throw new DocError(`alias '${alias}' names '${r}', which is not among the correlated rules`, keyLineOf(m, r, keyLineOf(c.aliases, alias, at('aliases'))));
     }
   }
   if (c.generate !== undefined && typeof c.generate !== 'boolean') throw new DocError(`generate must be true or false`, at('generate'));
