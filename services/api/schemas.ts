@@ -106,3 +106,5 @@ export const DeadLetter = Type.Object({
 });
 
 export const UserItem = Type.Object({ name: Str, role: Str, createdAt: Time, disabled: Type.Boolean() });
+
+export const AuditItem = Type.Object({ id: Str, at: Str, actor: Str, action: Str, target: Nullable(Str), detail: Type.Unknown() });

@@ -1,7 +1,8 @@
 // The API's item types, derived from its TypeBox schemas: the one contract the server validates against and
 // the dashboard compiles against (web/src/lib/api.ts imports these as types only, so nothing of the server ships).
 import type { Static } from 'typebox';
-import type { DeadLetter, EventItem, GraphEdge, GraphNode, Incident, RuleItem, Stats, UserItem } from './schemas.js';
+import type { AgentSchema, CommandSchema } from '../command/schemas.js';
+import type { AuditItem, DeadLetter, EventItem, GraphEdge, GraphNode, Incident, RuleItem, Stats, UserItem } from './schemas.js';
 
 export type IncidentT = Static<typeof Incident>;
 export type EventItemT = Static<typeof EventItem>;
@@ -11,3 +12,6 @@ export type StatsT = Static<typeof Stats>;
 export type RuleItemT = Static<typeof RuleItem>;
 export type DeadLetterT = Static<typeof DeadLetter>;
 export type UserItemT = Static<typeof UserItem>;
+export type AuditItemT = Static<typeof AuditItem>;
+export type AgentT = Static<typeof AgentSchema>;
+export type CommandT = Static<typeof CommandSchema>;

@@ -8,24 +8,7 @@ import { ValidationError } from '../core/errors.js';
 import { authErrors, errorSchema, sendError } from '../core/http.js';
 import { COMMAND_STATUSES, MAX_EXPIRY_S, UnknownAgent, createCommand, getAgent, getCommand, listAgents, listCommands } from './core.js';
 import { requireRole } from '../auth/plugin.js';
-
-const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-
-const AgentSchema = Type.Object({
-  id: Type.String(), hostname: nullable(Type.String()), os: nullable(Type.String()), version: nullable(Type.String()),
-  ips: Type.Array(Type.String()), tags: Type.Array(Type.String()),
-  status: Type.String({ description: 'online, degraded, offline, stopped (said goodbye), unknown (enrolled, or before the first assessment)' }),
-  statusReason: nullable(Type.String()), firstSeen: Type.String(), lastSeen: Type.String(),
-  queueDepth: Type.Integer(), spoolDepth: Type.Integer(), drops: Type.Integer(), clockSkewMs: Type.Number(),
-  lastError: nullable(Type.String()), heartbeatIntervalS: Type.Union([Type.Number(), Type.Null()]),
-});
-
-const CommandSchema = Type.Object({
-  id: Type.String(), agentId: Type.String(), action: Type.String(), args: Type.Record(Type.String(), Type.String()),
-  status: Type.String({ description: COMMAND_STATUSES.join(', ') }), issuedBy: Type.String(), issuedAt: Type.String(), expiresAt: Type.String(),
-  deliveredAt: nullable(Type.String()), startedAt: nullable(Type.String()), finishedAt: nullable(Type.String()),
-  exitCode: Type.Union([Type.Integer(), Type.Null()]), output: nullable(Type.String()), error: nullable(Type.String()),
-});
+import { AgentSchema, CommandSchema } from './schemas.js';
 
 const AgentId = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
 

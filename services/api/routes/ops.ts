@@ -11,7 +11,7 @@ import { authErrors, errorSchema, page } from '../../core/http.js';
 import { listDeadLetters, retryDeadLetters } from '../queries/dlq.js';
 import { listRules } from '../queries/rules.js';
 import { stats } from '../queries/stats.js';
-import { DeadLetter, Limit, RuleItem, Stats, UserItem } from '../schemas.js';
+import { AuditItem, DeadLetter, Limit, RuleItem, Stats, UserItem } from '../schemas.js';
 import { audit } from '../../core/audit.js';
 import { requireRole } from '../../auth/plugin.js';
 
@@ -143,7 +143,7 @@ export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Conf
           limit: Limit(1000, 100), cursor: Type.Optional(Type.String({ maxLength: 200 })),
         }, { additionalProperties: false }),
         response: {
-          200: page(Type.Object({ id: Type.String(), at: Type.String(), actor: Type.String(), action: Type.String(), target: Type.Union([Type.String(), Type.Null()]), detail: Type.Unknown() })),
+          200: page(AuditItem),
           ...authErrors,
         },
       },

@@ -1,6 +1,6 @@
 // The HTTP API as the dashboard uses it: typed items of the shared contract and one fetch wrapper. The item
 // types come from the server's TypeBox schemas (services/api/types.ts), so a change there fails svelte-check here.
-import type { EventItemT, GraphEdgeT, GraphNodeT, IncidentT, RuleItemT, StatsT, UserItemT } from '../../../services/api/types';
+import type { AgentT, AuditItemT, CommandT, EventItemT, GraphEdgeT, GraphNodeT, IncidentT, RuleItemT, StatsT, UserItemT } from '../../../services/api/types';
 
 export type Role = 'viewer' | 'analyst' | 'admin';
 export interface User { name: string; role: Role }
@@ -10,16 +10,8 @@ export type Incident = IncidentT;
 /** `malicious` is set by the dashboard on live events. */
 export type EventItem = Omit<EventItemT, 'doc'> & { doc?: Record<string, unknown>; malicious?: boolean };
 
-export interface Agent {
-  id: string; hostname?: string; os?: string; version?: string; ips?: string[]; status: string; statusReason?: string;
-  firstSeen?: string; lastSeen?: string | null; spoolDepth?: number; drops?: number; clockSkewMs?: number; lastError?: string | null;
-}
-
-export interface Command {
-  id: string; agentId: string; action: string; args: Record<string, unknown>; status: string; issuedBy: string; issuedAt: string;
-  expiresAt: string | null; deliveredAt: string | null; startedAt: string | null; finishedAt: string | null;
-  exitCode: number | null; output: string | null; error: string | null;
-}
+export type Agent = AgentT;
+export type Command = CommandT;
 
 export type Rule = RuleItemT;
 
@@ -31,7 +23,7 @@ export type Stats = StatsT;
 export interface Page<T> { items: T[]; nextCursor: string | null }
 
 export type UserItem = Omit<UserItemT, 'role'> & { role: Role };
-export interface AuditItem { id: string; at: string; actor: string; action: string; target: string | null; detail: unknown }
+export type AuditItem = AuditItemT;
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
