@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { ruleShard } from '../services/detect/detector.js';
 import { ensureTopology } from '../services/core/topology.js';
 import { freePort } from '../tools/local/postgres.js';
-import { createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, runNode, startTestNats, tempDir, waitFor, waitForConsumersDone, type Proc, type TestDatabase, type TestNats } from './harness.js';
 
 const RULES = {
   sqli: { id: '8c437b85-57cd-4a50-920a-fe6189848e48', url: (n: number) => `/search?q=1%27%20UNION%20SELECT%20password%20FROM%20users--&n=${n}` },
@@ -77,7 +77,10 @@ describe('detect shards', () => {
       for (const r of Object.values(RULES)) if ((await matches(r.id)) < 20) return false;
       return true;
     }, 120_000, 250).catch((err: Error) => { throw new Error(`${err.message}\n${procs.map((p) => p.output().slice(-1500)).join('\n---\n')}`); });
-    await new Promise((r) => setTimeout(r, 2000));
+    // A second match would come from a batch still in flight: wait until every shard and store have none left.
+    await waitForConsumersDone(nats.url, [
+      ...[0, 1, 2].map((i) => ({ stream: 'ENRICHED', durable: `detect-${i}-of-3` })), { stream: 'ALERTS', durable: 'store' },
+    ]);
     for (const r of Object.values(RULES)) expect(await matches(r.id)).toBe(20);
   });
 

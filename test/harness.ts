@@ -4,6 +4,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { startNatsServer, type LocalNats } from '../tools/local/nats-server.js';
 import { startEmbeddedPostgres } from '../tools/local/postgres.js';
@@ -104,6 +106,25 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Waits until each named durable consumer has nothing left: no message waiting in its stream and none delivered
+ * but unacknowledged, read twice in a row. What a stage will still do after this, it has already done.
+ */
+export async function waitForConsumersDone(natsUrl: string, consumers: { stream: string; durable: string }[], timeoutMs = 120_000): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    let quietReads = 0;
+    await waitFor(`${consumers.map((c) => `${c.stream}/${c.durable}`).join(', ')} to finish`, async () => {
+      const infos = await Promise.all(consumers.map((c) => jsm.consumers.info(c.stream, c.durable)));
+      quietReads = infos.every((i) => i.num_pending === 0 && i.num_ack_pending === 0) ? quietReads + 1 : 0;
+      return quietReads >= 2;
+    }, timeoutMs, 250);
+  } finally {
+    await nc.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { freePort } from '../tools/local/postgres.js';
-import { createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, runNode, startTestNats, tempDir, waitFor, waitForConsumersDone, type Proc, type TestDatabase, type TestNats } from './harness.js';
 
 let nats: TestNats;
 let database: TestDatabase;
@@ -57,7 +57,8 @@ describe('store crash', () => {
     expect(killedAt).toBeLessThan(10_000);
     store = runNode('services/store/main.js', [], env);
     await waitFor('all 10,000 rows', async () => (await stored()) >= 10_000, 120_000, 250);
-    await new Promise((r) => setTimeout(r, 1500));
+    // A duplicate would come from a redelivery still in flight: wait until store has none left.
+    await waitForConsumersDone(nats.url, [{ stream: 'ENRICHED', durable: 'store' }]);
     const { rows } = await db.query(`SELECT count(*)::int AS n, count(DISTINCT (doc->'n'))::int AS distinct_n, min((doc->>'n')::int) AS lo, max((doc->>'n')::int) AS hi FROM events WHERE source_id = 'crash'`);
     expect(rows[0]).toEqual({ n: 10_000, distinct_n: 10_000, lo: 0, hi: 9999 });
   });

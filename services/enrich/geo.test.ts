@@ -2,6 +2,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import maxmind, { Reader, type Response } from 'maxmind';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/harness.js';
 import { countryName, GeoReader, openGeo, shippedGeoDb } from './geo.js';
@@ -104,12 +105,14 @@ describe('configured City and ASN databases', () => {
   it('reloads a database replaced on disk, and keeps the old one when the replacement is broken', async () => {
     const path = join(dir, 'reload.mmdb');
     writeFileSync(path, CITY);
-    const geo = await openGeo({ cityDb: path, watchIntervalMs: 20 });
+    const logged: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => { logged.push(line); } });
+    const geo = await openGeo({ cityDb: path, watchIntervalMs: 20, log });
     try {
       expect(geo.reader.facts('81.2.69.160')?.geo?.city_name).toBe('London');
       writeFileSync(join(dir, 'next.tmp'), 'garbage, not a database');
       renameSync(join(dir, 'next.tmp'), path);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('the broken replacement to be tried', () => logged.some((l) => l.includes('does not open; the previous one stays')), 10_000, 20);
       expect(geo.reader.facts('81.2.69.160')?.geo?.city_name).toBe('London');
       writeFileSync(join(dir, 'next.tmp'), writeMmdb([{ cidr: '81.2.69.0/24', data: { country_code: 'GB', city: 'Leeds' } }]));
       renameSync(join(dir, 'next.tmp'), path);

@@ -102,7 +102,7 @@ describe('startSyslog', () => {
     const tcp = tcpConnect(listener.tcpPort, '127.0.0.1');
     await new Promise((r) => tcp.once('connect', r));
     tcp.end('<38>Nov 22 11:00:00 gw app: while away\n');
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor('the record to be received and kept', () => listener.buffered() === 1, 30_000, 20);
     await nats.restart();
     const got = await waitFor('the record sent while NATS was away', async () => {
       const r = await records();

@@ -33,6 +33,8 @@ export interface SyslogOptions {
 export interface SyslogListener {
   udpPort: number;
   tcpPort: number;
+  /** Records received and kept in memory, not yet in JetStream (while NATS is away, for example). */
+  buffered(): number;
   stop(): Promise<void>;
 }
 
@@ -199,6 +201,7 @@ export async function startSyslog(js: JetStreamClient, o: SyslogOptions, log: Lo
   log.info({ udpPort, tcpPort, source: o.sourceId }, 'syslog listening');
   return {
     udpPort, tcpPort,
+    buffered: () => pending.length,
     stop: async () => {
       udp?.close();
       for (const s of sockets) s.end();
