@@ -67,7 +67,7 @@ function httpsGet(url: string, ca?: Buffer): Promise<number> {
 
 describe('TLS', () => {
   it('soc init --tls made a CA, certificates and secret files readable by their owner only', () => {
-    for (const f of [tls.serverKey, tls.clientKey, join(auth.dir, 'keys.json'), auth.backendCreds]) expect(statSync(f).mode & 0o077, f).toBe(0);
+    for (const f of [tls.serverKey, tls.clientKey, join(auth.dir, 'keys.json'), auth.backendCreds, auth.accountsFile, ...Object.values(auth.serviceCreds)]) expect(statSync(f).mode & 0o077, f).toBe(0);
     expect(readFileSync(auth.includeFile, 'utf8')).toMatch(/tls \{[\s\S]*cert_file/);
   });
 

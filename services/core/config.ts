@@ -34,6 +34,11 @@ const schema = z.object({
   CORS_ORIGINS: z.string().optional().refine((v) => !v?.split(',').some((o) => o.trim() === '*'), 'list the allowed origins; * is not accepted'),
   /** PostgreSQL connection string. `soc up` starts an embedded Postgres when unset. */
   DATABASE_URL: z.string().url().optional(),
+  /** The schema owner's connection, for `soc migrate` only (migrations, then rights for DATABASE_URL's role); services never read it. */
+  DATABASE_OWNER_URL: z.string().url().optional(),
+  /** Whether a service migrates the schema at start as DATABASE_URL's role. false (deploy/): `soc migrate` does it as the
+   * owner and the services, connected as a role without DDL rights, wait until the schema is current. */
+  DATABASE_MIGRATE: z.stringbool().default(true),
   /** Where `soc up` keeps JetStream, the embedded Postgres and runtime state. */
   DATA_DIR: z.string().default('./data'),
   /** Address and port of the HTTP API (ingest, /metrics, /healthz). */

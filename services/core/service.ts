@@ -4,6 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig, type Config } from './config.js';
 import { createDb, migrateToLatest, type Db } from './db/index.js';
+import { waitForSchema } from './db/roles.js';
 import { ConfigError } from './errors.js';
 import { Health } from './health.js';
 import { createLogger, type Logger } from './log.js';
@@ -137,7 +138,16 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
   });
   held.nc = nc;
   await ensureTopology(await jetstreamManager(nc), topologyLimits(config), log);
-  if (opts.needsDb) await migrateToLatest(db.get(), log);
+  if (opts.needsDb) {
+    if (config.DATABASE_MIGRATE) await migrateToLatest(db.get(), log);
+    else {
+      await waitForSchema(db.get(), log).catch((err: unknown) => {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`${name}: ${err.message}\n`);
+        process.exit(2);
+      });
+    }
+  }
   if (config.METRICS_PORT) {
     const health = new Health(nc, db.get, Boolean(opts.needsDb && config.DATABASE_URL));
     health.start();

@@ -1,4 +1,5 @@
 // `soc agents enroll|revoke|credentials` and `soc init`: NATS keys, one-time enrollment tokens, revocation.
+import { dirname } from 'node:path';
 import { loadConfig } from '../../services/core/config.js';
 import { ConfigError, errorMessage } from '../../services/core/errors.js';
 import { checkTags, createEnrollmentToken, listCredentials, revokeAgent } from '../../services/enroll/enroll.js';
@@ -59,6 +60,8 @@ export async function init(o: { dir?: string; tls?: boolean; host?: string[] }):
     `${created ? 'created' : 'kept the existing'} NATS operator, accounts and keys in ${auth.dir} (mode 0600: keep them secret)`,
     `nats-server config: nats-server -c ${auth.serverConfig}   (or include ${auth.includeFile} in yours)`,
     `backend credentials: NATS_CREDS=${auth.backendCreds}`,
+    `one credential per service for deploy/ (NATS_CREDS of each container): ${dirname(auth.serviceCreds.http)}/<service>.creds`,
+    `deployed nats-servers include ${auth.accountsFile} (operator and accounts, no local paths)`,
   ];
   if (tls) {
     lines.push(`local CA ${tls.ca}; server certificate ${tls.serverCert} (key ${tls.serverKey}); client certificate ${tls.clientCert} (key ${tls.clientKey})`,

@@ -58,6 +58,9 @@ export function registerEnrollCommands(program: Command): void {
     .option('--tls', 'also create a local CA with server and client certificates (openssl), for testing TLS')
     .option('--host <name...>', 'with --tls: names and addresses the server certificate is for', [])
     .action(lazy(() => import('./agents-enroll.js'), (m) => m.init));
+  program.command('migrate')
+    .description("migrate the schema as DATABASE_OWNER_URL, then let DATABASE_URL's role (created if missing) read and write rows and nothing else")
+    .action(lazy(() => import('./migrate.js'), (m) => m.migrate));
 }
 
 export function registerSourceCommands(program: Command): void {

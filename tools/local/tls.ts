@@ -58,7 +58,8 @@ export function createLocalTls(dataDir: string, hosts: string[] = ['localhost', 
     openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '825', '-sha256',
       '-extfile', `${name}.ext`, '-out', `${name}.pem`], f.dir);
   };
-  leaf('server', hosts[0] ?? 'localhost', ['basicConstraints=CA:FALSE', 'keyUsage=digitalSignature', 'extendedKeyUsage=serverAuth', `subjectAltName=${san}`]);
+  // clientAuth too: a NATS cluster node presents this certificate when it dials its peers' routes (verified TLS routes).
+  leaf('server', hosts[0] ?? 'localhost', ['basicConstraints=CA:FALSE', 'keyUsage=digitalSignature', 'extendedKeyUsage=serverAuth,clientAuth', `subjectAltName=${san}`]);
   leaf('client', 'minisoc-client', ['basicConstraints=CA:FALSE', 'keyUsage=digitalSignature', 'extendedKeyUsage=clientAuth']);
   return f;
 }

@@ -35,11 +35,6 @@ export async function migrateToLatest(db: Db, log?: Logger): Promise<void> {
   if (error) throw new Error(`database migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
 }
 
-/** The name of the daily partition holding a UTC day ('2026-11-22' -> events_p20261122). */
-export function partitionName(day: string): string {
-  return `events_p${day.replaceAll('-', '')}`;
-}
-
 const known = new Set<string>();
 
 /** Creates the daily partitions for these UTC days (YYYY-MM-DD) unless they exist. */
@@ -51,8 +46,8 @@ export async function ensurePartitions(db: Db, days: Iterable<string>): Promise<
     await sql`SELECT pg_advisory_xact_lock(hashtext('minisoc_events_partitions'))`.execute(tx);
     for (const day of missing) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new ValidationError(`not a day: ${day}`);
-      const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-      await sql`CREATE TABLE IF NOT EXISTS ${sql.table(partitionName(day))} PARTITION OF events FOR VALUES FROM (${sql.lit(day)}) TO (${sql.lit(next)})`.execute(tx);
+      // Through the owner's function (migration 006): the services' role has no right to create tables itself.
+      await sql`SELECT minisoc_ensure_event_partition(${day}::date)`.execute(tx);
     }
   });
   for (const d of missing) known.add(d);
@@ -66,20 +61,11 @@ export function forgetPartitions(): void {
 /** Drops daily partitions older than `days` days. Returns the dropped partition names. */
 export async function dropOldPartitions(db: Db, days: number, nowMs = Date.now()): Promise<string[]> {
   if (days <= 0) return [];
-  const cutoff = new Date(nowMs - days * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
-  const { rows } = await sql<{ name: string }>`
-    SELECT c.relname AS name FROM pg_inherits i
-    JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-    WHERE p.relname = 'events'`.execute(db);
-  const dropped: string[] = [];
-  for (const { name } of rows) {
-    const m = /^events_p(\d{8})$/.exec(name);
-    if (m && m[1]! < cutoff) {
-      await sql`DROP TABLE IF EXISTS ${sql.table(name)}`.execute(db);
-      known.delete(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6, 8)}`);
-      dropped.push(name);
-    }
-  }
+  const cutoff = new Date(nowMs - days * 86_400_000).toISOString().slice(0, 10);
+  // The owner's function (migration 006) drops them: the services' role owns no table and may drop none.
+  const { rows } = await sql<{ name: string }>`SELECT name FROM minisoc_drop_event_partitions_before(${cutoff}::date) AS name`.execute(db);
+  const dropped = rows.map((r) => r.name);
+  for (const name of dropped) known.delete(`${name.slice(8, 12)}-${name.slice(12, 14)}-${name.slice(14, 16)}`);
   return dropped;
 }
 
