@@ -5,6 +5,7 @@ import { checkFieldSize } from './guard.js';
 import { SECURITY, PROVIDERS, SYSMON, applySource, applyWho, type Mapping } from './windows-map.js';
 import { braced, parseWinInt, windowsTime } from './windows-fields.js';
 import { normalizeHost } from './util.js';
+import { windowsMessage } from './windows-message.js';
 
 export { parseWinInt, windowsTime } from './windows-fields.js';
 
@@ -92,6 +93,8 @@ export function winEvent(rec: WinRecord, raw: string): Event {
     const o = auditOutcome(rec.keywords);
     if (o) meta.outcome = o;
   }
+  // Without a rendered message, one is written from what the event says, so text search finds it.
+  if (!e.message) e.message = windowsMessage(e, d, id, rec.provider);
 
   const winlog: Record<string, unknown> = {};
   if (rec.channel !== undefined) winlog.channel = rec.channel;
