@@ -89,7 +89,7 @@ export const Stats = Type.Object({
   stages: Type.Array(Type.Object({ stream: Str, consumer: Str, pending: Type.Integer(), ackPending: Type.Integer() })),
   sources: Type.Array(Type.Object({ sourceId: Str, lastEventAt: Time, eventsPerSecond: Type.Number() })),
   dlq: Type.Object({ count: Type.Integer() }),
-  agents: Type.Object({ online: Type.Integer(), degraded: Type.Integer(), offline: Type.Integer() }),
+  agents: Type.Object({ online: Type.Integer(), degraded: Type.Integer(), offline: Type.Integer(), stopped: Type.Integer({ description: 'said goodbye (shut down on purpose)' }), unknown: Type.Integer({ description: 'enrolled, not assessed yet' }) }),
   eventsPerSecond: Type.Number(),
   services: Type.Union([Type.Array(Type.Object({ name: Str, state: Str, since: Time, restarts: Type.Integer(), lastExit: Type.Union([Str, Type.Null()]) })), Type.Null()]),
 });

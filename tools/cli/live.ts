@@ -24,7 +24,7 @@ export async function stats(o: { json?: boolean }): Promise<void> {
   s.services ??= serviceSummaries(supervisedServices());
   if (o.json) { process.stdout.write(JSON.stringify(s) + '\n'); return; }
   const lines = [
-    `events/s: ${s.eventsPerSecond.toFixed(1)}   dead letters: ${s.dlq.count}   agents: ${s.agents.online} online, ${s.agents.degraded} degraded, ${s.agents.offline} offline`,
+    `events/s: ${s.eventsPerSecond.toFixed(1)}   dead letters: ${s.dlq.count}   agents: ${s.agents.online} online, ${s.agents.degraded} degraded, ${s.agents.offline} offline, ${s.agents.stopped} stopped`,
     'stage lag (stream / consumer: pending, ack pending):',
     ...s.stages.map((x) => `  ${x.stream.padEnd(16)} ${x.consumer.padEnd(12)} ${String(x.pending).padStart(8)} ${String(x.ackPending).padStart(8)}`),
     'sources (events/s over the last minute, last stored):',

@@ -10,7 +10,7 @@ export interface Stats {
   stages: { stream: string; consumer: string; pending: number; ackPending: number }[];
   sources: { sourceId: string; lastEventAt: string; eventsPerSecond: number }[];
   dlq: { count: number };
-  agents: { online: number; degraded: number; offline: number };
+  agents: { online: number; degraded: number; offline: number; stopped: number; unknown: number };
   eventsPerSecond: number;
   /** Under soc up, each service process: its state, restarts and last exit; null when the services run apart. */
   services: Pick<ServiceState, 'name' | 'state' | 'since' | 'restarts' | 'lastExit'>[] | null;
@@ -36,7 +36,7 @@ export async function stats(db: Db, nc: NatsConnection, detectShards = 1): Promi
     FROM events WHERE ts >= now() - interval '2 days' GROUP BY source_id ORDER BY source_id`.execute(db);
   const dlq = await db.selectFrom('dead_letters').select(sql<number>`count(*)::int`.as('n')).where('retried_at', 'is', null).executeTakeFirstOrThrow();
   const agents = await db.selectFrom('agents').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute();
-  const byStatus = { online: 0, degraded: 0, offline: 0 };
+  const byStatus = { online: 0, degraded: 0, offline: 0, stopped: 0, unknown: 0 };
   for (const a of agents) if (a.status in byStatus) byStatus[a.status as keyof typeof byStatus] = a.n;
   const perSource = sources.rows.map((r) => ({ sourceId: r.source_id, lastEventAt: new Date(r.last).toISOString(), eventsPerSecond: r.n / WINDOW_S }));
   return {
