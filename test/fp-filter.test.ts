@@ -1,5 +1,5 @@
 // Noise control end to end: an alert closed as a false positive, its proposed Sigma filter saved (API and CLI), detect
-// reloading it so the same event no longer alerts while other events of the rule still do, and the rule counts.
+// reloading it so the same event no longer alerts while other events of the rule still do, and the rule counts (API and soc rules list).
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -191,5 +191,10 @@ describe('a false positive closed with a filter', () => {
     await waitFor('detect to load the second filter', async () => (await metric('minisoc_detect_filters_loaded')) === 2);
     const { json } = await call('GET', '/api/rules', 'viewer');
     expect(json.items.find((r: { id: string }) => r.id === RULE_ID)).toMatchObject({ falsePositives: 2, filters: 2 });
+    const list = await runCli(['rules', 'list', '--counts', '--json'], cliEnv);
+    expect(list.code, list.stderr).toBe(0);
+    const rows = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; kind: string });
+    expect(rows.find((r) => r.id === RULE_ID)).toMatchObject({ state: 'runs', alerts: 2, alerts24h: 2, alerts7d: 2, falsePositives: 2, hits: 2 });
+    expect(rows.filter((r) => r.kind === 'filter')).toHaveLength(2);
   });
 });
