@@ -127,10 +127,6 @@ export interface FilterCheck {
  * with and without it over the alert's event to say whether it drops that match.
  */
 export function checkFilter(text: string, file: string, o: { rule: DetectionRule; loaded: readonly SigmaRule[]; doc?: Doc }): FilterCheck {
-  const alias = firstAliasLine(text);
-  if (alias !== undefined) {
-    return { problems: [{ file, line: alias, message: 'YAML aliases (*name) are not accepted in a saved filter: write the values out (quote a value that starts with *)', severity: 'error' }], matchesEvent: null };
-  }
   const parsed = parseRuleText(text, file);
   const problems = parsed.problems.filter((p) => p.severity === 'error');
   const fail = (line: number, message: string): FilterCheck => ({ problems: [...problems, { file, line, message, severity: 'error' }], matchesEvent: null });
@@ -155,30 +151,4 @@ export function checkFilter(text: string, file: string, o: { rule: DetectionRule
   if (alone.evaluate(eventsFromDocs([o.doc], 'fp-check')).length === 0) return { problems: [], filter: f, matchesEvent: null };
   withFilter.evaluate(eventsFromDocs([o.doc], 'fp-check'));
   return { problems: [], filter: f, matchesEvent: withFilter.filteredCount > 0 };
-}
-
-/**
- * The 1-based line of the first YAML alias of a mapping or list in a text, if any. Rules never need anchors, and a
- * document typed in by an analyst must not nest one list in another a thousand times over for whatever walks it
- * later (soc rules test). An alias hands back the very object its anchor made, so it is seen closing a second time.
- */
-function firstAliasLine(text: string): number | undefined {
-  const seen = new WeakSet<object>();
-  let at: number | undefined;
-  try {
-    yaml.loadAll(text, () => undefined, {
-      json: true,
-      listener(event, state) {
-        if (event !== 'close' || at !== undefined) return;
-        const r: unknown = state.result;
-        if (r === null || typeof r !== 'object') return;
-        if (seen.has(r)) at = state.line + 1;
-        else seen.add(r);
-      },
-    });
-  } catch (err) {
-    // Text that is not YAML is reported by the loader next, with its line.
-    if (!(err instanceof yaml.YAMLException)) throw err;
-  }
-  return at;
 }
