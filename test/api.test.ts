@@ -2,6 +2,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../services/core/config.js';
 import { createDb, ensurePartitions, migrateToLatest, type Db } from '../services/core/db/index.js';
@@ -10,6 +11,7 @@ import { ensureTopology } from '../services/core/topology.js';
 import { createUser } from '../services/auth/users.js';
 import { buildApp } from '../services/http/app.js';
 import { insertAlerts } from '../services/store/sink.js';
+import { ruleCounts } from '../services/api/queries/rules.js';
 import { alertRow } from '../services/store/core.js';
 import { createTestDatabase, injectLogin, startTestNats, type TestDatabase, type TestNats } from './harness.js';
 
@@ -118,6 +120,7 @@ describe('auth', () => {
     ['GET', '/api/export', 'viewer'], ['GET', '/api/stats', 'viewer'], ['GET', '/api/rules', 'viewer'], ['GET', '/api/dlq', 'viewer'],
     ['POST', '/api/dlq/nope/retry', 'admin'], ['POST', '/api/dlq/retry', 'admin'], ['GET', '/api/users', 'admin'],
     ['POST', '/api/users', 'admin', { name: 'x', role: 'viewer', password: 'correct-horse-battery' }],
+    ['GET', '/api/alerts/a1/filter', 'viewer'], ['POST', '/api/alerts/a1/filter', 'analyst', { yaml: 'title: x' }],
   ];
   it.each(routes)('%s %s: 401 without a token, 403 below %s', async (method, url, role, payload) => {
     const anon = await call(method, url, undefined, payload);
@@ -372,10 +375,24 @@ describe('OpenAPI', () => {
   it('documents every API route with its schemas at /api/docs/json', async () => {
     const doc = (await call('GET', '/api/docs/json')).json();
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/api/incidents', '/api/alerts/{id}', '/api/suppressions', '/api/events', '/api/network', '/api/export', '/api/stats', '/api/rules', '/api/dlq', '/api/login']) {
+    for (const p of ['/api/incidents', '/api/alerts/{id}', '/api/alerts/{id}/filter', '/api/suppressions', '/api/events', '/api/network', '/api/export', '/api/stats', '/api/rules', '/api/dlq', '/api/login']) {
       expect(doc.paths, p).toHaveProperty([p]);
     }
     expect(doc.paths['/api/incidents'].get.parameters.map((x: any) => x.name)).toEqual(expect.arrayContaining(['status', 'severity', 'technique', 'cursor']));
     expect((await call('GET', '/api/docs')).body).toMatch(/MiniSOC API/);
+  });
+});
+
+describe('rule counts', () => {
+  it('counts matches, alerts opened in 24 h, 7 d and in all, and false positives per rule in one grouped query', async () => {
+    const alert = (id: string, host: string) => alertRow({
+      id, dedup_key: `count-rule:${host}`, rule_id: 'count-rule', rule_title: 'Counted', level: 'low', score: 10, count: 1, timestamp: at(40), first_seen: at(40), host_name: host,
+    }, `m-${id}`);
+    await insertAlerts(db, [alert('c1', 'h1'), alert('c2', 'h2'), alert('c3', 'h3'), alert('c4', 'h4'), alert('c1-repeat', 'h1')]);
+    // Opened (stored) now, 3 days ago and 10 days ago; one closed as a false positive, one as a true positive.
+    await db.updateTable('alerts').set({ created_at: sql`now() - interval '3 days'` }).where('id', '=', 'c2').execute();
+    await db.updateTable('alerts').set({ created_at: sql`now() - interval '10 days'`, status: 'closed', close_reason: 'true_positive' }).where('id', '=', 'c3').execute();
+    await db.updateTable('alerts').set({ status: 'closed', close_reason: 'false_positive' }).where('id', '=', 'c4').execute();
+    expect((await ruleCounts(db)).get('count-rule')).toEqual({ hits: 5, alerts: 4, alerts24h: 2, alerts7d: 3, falsePositives: 1 });
   });
 });

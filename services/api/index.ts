@@ -69,7 +69,7 @@ function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
       void reply.code(status).send(errorBody(status, message));
     });
     app.addHook('onClose', async () => { await pool?.end(); await analystDb?.destroy(); });
-    await app.register(triageRoutes(deps.db, reads));
+    await app.register(triageRoutes(deps.db, reads, deps.config));
     await app.register(searchRoutes(reads, exportPool));
     await app.register(opsRoutes(deps));
   };

@@ -55,6 +55,30 @@ export const NewSuppression = Type.Object({
   reason: Type.String({ minLength: 1, maxLength: 1000 }),
 }, { additionalProperties: false });
 
+export const FilterField = Type.Object({
+  field: Str, value: Type.Union([Str, Type.Number()]), selected: Type.Boolean({ description: 'whether the proposed selection uses it' }),
+});
+
+export const FilterPreview = Type.Object({
+  alertId: Str, ruleId: Str, ruleTitle: Str,
+  file: Type.String({ description: 'where saving writes the document (RULES_FILTERS_DIR)' }),
+  exists: Type.Boolean({ description: 'a filter was saved for this alert already' }),
+  yaml: Type.String({ description: 'the Sigma filter document: the rule\'s logsource, rules: [<rule id>], a selection of the chosen fields' }),
+  candidates: Type.Array(FilterField),
+  matchesEvent: Nullable(Type.Boolean({ description: 'whether it drops the rule\'s match of the alert\'s event; null when the rule alone does not match the stored event' })),
+});
+
+export const FilterQuery = Type.Object({
+  fields: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'comma-separated ECS fields of the event to select on (default: host, user, source address and process)' })),
+}, { additionalProperties: false });
+
+export const NewFilter = Type.Object({
+  yaml: Type.String({ minLength: 1, maxLength: 65_536, description: 'the Sigma filter document (the preview\'s, edited or not)' }),
+  comment: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
+}, { additionalProperties: false });
+
+export const SavedFilter = Type.Object({ id: Str, title: Str, file: Str, ruleId: Str, matchesEvent: Nullable(Type.Boolean()) });
+
 export const EventFilters = {
   since: Type.Optional(When('at or after')),
   until: Type.Optional(When('before')),
@@ -95,7 +119,14 @@ export const Stats = Type.Object({
 });
 
 export const RuleItem = Type.Object({
-  id: Str, title: Str, level: Str, kind: Str, techniques: Type.Array(Str), hits: Type.Integer(), file: Str, error: Type.Optional(Str),
+  id: Str, title: Str, level: Str, kind: Type.String({ description: 'detection, correlation, or filter (a Sigma filter document)' }), techniques: Type.Array(Str),
+  hits: Type.Integer({ description: 'matches stored: alert counts summed, folded repeats included' }),
+  alerts: Type.Integer({ description: 'alerts the rule opened' }),
+  alerts24h: Type.Integer({ description: 'alerts opened in the last 24 hours (by when they were stored)' }),
+  alerts7d: Type.Integer({ description: 'alerts opened in the last 7 days' }),
+  falsePositives: Type.Integer({ description: 'its alerts closed as false_positive' }),
+  filters: Type.Integer({ description: 'loaded Sigma filters naming the rule' }),
+  file: Str, error: Type.Optional(Str),
   status: Type.Optional(Str), author: Type.Optional(Str), logsource: Type.Optional(Str),
   excluded: Type.Optional(Type.String({ description: 'why the rules policy leaves the rule out' })),
 });

@@ -2,7 +2,7 @@
 // the dashboard compiles against (web/src/lib/api.ts imports these as types only, so nothing of the server ships).
 import type { Static } from 'typebox';
 import type { AgentSchema, CommandSchema } from '../command/schemas.js';
-import type { AuditItem, DeadLetter, EventItem, GraphEdge, GraphNode, Incident, RuleItem, Stats, UserItem } from './schemas.js';
+import type { AuditItem, DeadLetter, EventItem, FilterPreview, GraphEdge, GraphNode, Incident, RuleItem, SavedFilter, Stats, UserItem } from './schemas.js';
 
 export type IncidentT = Static<typeof Incident>;
 export type EventItemT = Static<typeof EventItem>;
@@ -15,3 +15,5 @@ export type UserItemT = Static<typeof UserItem>;
 export type AuditItemT = Static<typeof AuditItem>;
 export type AgentT = Static<typeof AgentSchema>;
 export type CommandT = Static<typeof CommandSchema>;
+export type FilterPreviewT = Static<typeof FilterPreview>;
+export type SavedFilterT = Static<typeof SavedFilter>;

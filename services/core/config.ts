@@ -77,6 +77,8 @@ const schema = z.object({
   RULES_DIR: z.string().default('./rules,./rules-sigmahq'),
   /** The rules policy (YAML or JSON: statuses, folders, enable, disable, levels, placeholders); default DATA_DIR/rules-policy.yml, built-in defaults when missing. */
   RULES_POLICY: z.string().optional(),
+  /** Sigma filter documents analysts save when they close an alert as a false positive; loaded with RULES_DIR. Default DATA_DIR/rules-filters. */
+  RULES_FILTERS_DIR: z.string().optional(),
   /** This detect instance evaluates shard i of N of the rules ("i/N"). */
   DETECT_SHARD: z.string().default('0/1'),
   /** How many detect shards run: every service needs the same value, as it decides the durables on ENRICHED. */

@@ -266,6 +266,18 @@ export class Detector {
     }
   }
 
+  /** Rule matches dropped by Sigma filters so far (stats().filtered without building the per-rule table). */
+  get filteredCount(): number {
+    return this.counters.filtered;
+  }
+
+  /** Sigma filters attached to at least one compiled rule. */
+  get filterCount(): number {
+    const attached = new Set<CompiledDetection>();
+    for (const e of this.compiled) for (const f of e.filters ?? []) attached.add(f);
+    return attached.size;
+  }
+
   /** Number of detection rules compiled (including those only feeding correlations). */
   get size(): number {
     return this.compiled.length;

@@ -143,7 +143,22 @@ export function policyFile(config: { RULES_POLICY?: string; DATA_DIR: string }):
   return config.RULES_POLICY ?? join(config.DATA_DIR, 'rules-policy.yml');
 }
 
+/** Where the Sigma filters analysts save from closed false positives live: RULES_FILTERS_DIR, else DATA_DIR/rules-filters. */
+export function filtersDir(config: { RULES_FILTERS_DIR?: string; DATA_DIR: string }): string {
+  return config.RULES_FILTERS_DIR ?? join(config.DATA_DIR, 'rules-filters');
+}
+
 /** RULES_DIR as a list of directories. */
 export function ruleDirs(rulesDir: string): string[] {
   return rulesDir.split(',').map((d) => d.trim()).filter(Boolean);
+}
+
+/**
+ * Every directory the detect service loads: RULES_DIR, then the saved filters directory when it exists (the
+ * detect service creates it at start; a reader such as the API must not fail before the first filter is saved).
+ */
+export function loadedRuleDirs(config: { RULES_DIR: string; RULES_FILTERS_DIR?: string; DATA_DIR: string }): string[] {
+  const dirs = ruleDirs(config.RULES_DIR);
+  const filters = filtersDir(config);
+  return existsSync(filters) && !dirs.includes(filters) ? [...dirs, filters] : dirs;
 }

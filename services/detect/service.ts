@@ -1,5 +1,5 @@
 // The detect service: enriched batches through the Sigma engine, alerts to alerts.<level>, hot rule reload.
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { mkdirSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { Counter, Gauge } from 'prom-client';
@@ -10,12 +10,14 @@ import { decoder, type Output, type Stage } from '../core/runner.js';
 import { startStages, type RunningService, type ServiceContext } from '../core/service.js';
 import { KV_BUCKETS, SEVERITIES, detectDurable, subjects, type Severity } from '../core/topology.js';
 import { Detector, type DetectorSnapshot } from './detector.js';
-import { applyPolicy, policyFile, readPolicy, ruleDirs } from './policy.js';
+import { applyPolicy, filtersDir, policyFile, readPolicy, ruleDirs } from './policy.js';
 import { RuleDirectory } from './rules-dir.js';
 import { formatProblem } from './sigma/types.js';
 
 const rulesLoaded = new Gauge({ name: 'minisoc_detect_rules_loaded', help: 'Rules the detect service evaluates', registers: [registry] });
 const ruleProblems = new Gauge({ name: 'minisoc_detect_rule_problems', help: 'Problems found when the rules were last loaded (errors and warnings)', registers: [registry] });
+const filtersLoaded = new Gauge({ name: 'minisoc_detect_filters_loaded', help: 'Sigma filters attached to the rules this instance evaluates', registers: [registry] });
+const matchesFiltered = new Counter({ name: 'minisoc_detect_filtered_total', help: 'Rule matches dropped by a Sigma filter', registers: [registry] });
 const alertsRaised = new Counter({ name: 'minisoc_detect_alerts_total', help: 'Alerts raised, by level', labelNames: ['level'] as const, registers: [registry] });
 
 /** "i/N": this instance evaluates shard i of N (rules whose id hashes to i). */
@@ -42,7 +44,17 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
   if (shard.count !== config.DETECT_SHARDS) {
     throw new ConfigError(`DETECT_SHARD=${config.DETECT_SHARD} but DETECT_SHARDS=${config.DETECT_SHARDS}: set DETECT_SHARDS=${shard.count} for every service, since it decides the durable consumer of each shard`);
   }
-  const dir = new RuleDirectory(ruleDirs(config.RULES_DIR));
+  // Filters analysts save from closed false positives land in their own directory, loaded like RULES_DIR; it is made
+  // now so that its watch starts with the service, before the first filter is written.
+  const savedFilters = filtersDir(config);
+  const dirs = ruleDirs(config.RULES_DIR);
+  try {
+    mkdirSync(savedFilters, { recursive: true });
+    if (!dirs.includes(savedFilters)) dirs.push(savedFilters);
+  } catch (err) {
+    log.warn({ dir: savedFilters, err: errorMessage(err) }, 'cannot create the filters directory: filters saved from false positives will not load');
+  }
+  const dir = new RuleDirectory(dirs);
   const policyPath = policyFile(config);
   let policy = readPolicy(policyPath);
   const build = (prev?: Detector): Detector => {
@@ -61,6 +73,7 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
     for (const p of d.problems) log.warn({ rule: formatProblem(p) }, 'rule not compiled');
     if (prev) d.restore(prev.snapshot());
     rulesLoaded.set(d.size);
+    filtersLoaded.set(d.filterCount);
     ruleProblems.set(v.problems.length + d.problems.length);
     log.info({ rules: d.size, excluded: run.excluded.length, problems: v.problems.length + d.problems.length, shard: `${shard.index}/${shard.count}` }, 'rules loaded');
     return d;
@@ -86,7 +99,13 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
     name: detectDurable(shard.index, shard.count), stream: 'ENRICHED',
     decode: decoder((b) => EventBatch.decode(b), 'EventBatch'),
     size: (b) => b.events.length,
-    handle: (batch) => alertOutputs(detector.evaluate(batch.events)),
+    handle: (batch) => {
+      const d = detector;
+      const before = d.filteredCount;
+      const alerts = d.evaluate(batch.events);
+      matchesFiltered.inc(d.filteredCount - before);
+      return alertOutputs(alerts);
+    },
   };
   const stages = await startStages(ctx, [stage]);
 

@@ -22,9 +22,19 @@ export function registerAnalystCommands(program: Command): void {
     .option('--json', 'as one JSON document').action(lazy(() => import('./incidents.js'), (m) => m.alertsShow));
   alerts.command('ack').argument('<id>').description('acknowledge (audited as cli:<your user>)')
     .option('--assignee <name>', 'assign it too').option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsAck));
-  alerts.command('close').argument('<id>').description('close with a reason (audited)')
+  alerts.command('close').argument('<id>').description('close with a reason (audited); --filter also saves a filter for a false positive')
     .requiredOption('--reason <reason>', 'true_positive, false_positive, benign or duplicate')
-    .option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsClose));
+    .option('--comment <text>', 'a note for the audit log')
+    .option('--filter', 'false_positive or benign: also save the proposed Sigma filter, so the same activity stops alerting (see soc alerts filter)')
+    .option('--fields <list>', 'with --filter: the event fields the filter selects on (comma separated)')
+    .action(lazy(() => import('./incidents.js'), (m) => m.alertsClose));
+  alerts.command('filter').argument('<id>')
+    .description('the Sigma filter proposed for a false positive (YAML on stdout, the fields on offer on stderr); --save or --from saves one into RULES_FILTERS_DIR')
+    .option('--fields <list>', 'the event fields to select on (comma separated; default: host, user, source address, process)')
+    .option('--save', 'save the proposed filter as printed (the alert must be closed as false_positive or benign)')
+    .option('--from <file>', 'save this filter document instead (an edited proposal), checked by the rule loader first')
+    .option('--comment <text>', 'a note for the audit log')
+    .action(lazy(() => import('./incidents.js'), (m) => m.alertsFilter));
 
   program.command('export')
     .description('stream events or alerts to a file as CSV or NDJSON (the filters of soc events / soc incidents)')

@@ -1,6 +1,9 @@
-// `soc incidents` and `soc alerts show|ack|close`: the API's incident queries from the command line.
+// `soc incidents` and `soc alerts show|ack|close|filter`: the API's incident and filter queries from the command line.
 import { userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { FILTERABLE_REASONS, previewFilter, saveFilter } from '../../services/api/queries/filters.js';
 import { getAlert, listIncidents, triageAlert, CLOSE_REASONS, type CloseReason, type IncidentQuery } from '../../services/api/queries/incidents.js';
+import { loadConfig } from '../../services/core/config.js';
 import { createDb, type Db } from '../../services/core/db/index.js';
 import { ConfigError } from '../../services/core/errors.js';
 import { databaseUrl } from '../local/runtime.js';
@@ -67,8 +70,49 @@ export async function alertsAck(id: string, o: { assignee?: string; comment?: st
   process.stdout.write(`${a.id} acknowledged${a.assignee ? `, assigned to ${a.assignee}` : ''}\n`);
 }
 
-export async function alertsClose(id: string, o: { reason: string; comment?: string }): Promise<void> {
+function fieldList(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(',').map((f) => f.trim()).filter(Boolean);
+  if (!list.length) throw new ConfigError('--fields: name at least one field, e.g. host.name,user.name');
+  return list;
+}
+
+function savedLine(s: { file: string; matchesEvent: boolean | null }): string {
+  const drops = s.matchesEvent === null ? 'not checked against the alert\'s event' : s.matchesEvent ? 'drops the alert\'s event' : 'does NOT drop the alert\'s event';
+  return `filter saved to ${s.file} (${drops}); the detect service loads it within seconds\n`;
+}
+
+export async function alertsClose(id: string, o: { reason: string; comment?: string; filter?: boolean; fields?: string }): Promise<void> {
   if (!(CLOSE_REASONS as readonly string[]).includes(o.reason)) throw new ConfigError(`--reason ${JSON.stringify(o.reason)}: expected one of ${CLOSE_REASONS.join(', ')}`);
-  const a = await withDb((db) => triageAlert(db, id, { status: 'closed', closeReason: o.reason as CloseReason, comment: o.comment }, cliActor()));
-  process.stdout.write(`${a.id} closed (${a.closeReason})\n`);
+  if (o.fields !== undefined && !o.filter) throw new ConfigError('--fields goes with --filter');
+  if (o.filter && !(FILTERABLE_REASONS as readonly string[]).includes(o.reason)) throw new ConfigError(`--filter goes with --reason ${FILTERABLE_REASONS.join(' or ')}`);
+  const fields = fieldList(o.fields);
+  await withDb(async (db) => {
+    const a = await triageAlert(db, id, { status: 'closed', closeReason: o.reason as CloseReason, comment: o.comment }, cliActor());
+    process.stdout.write(`${a.id} closed (${a.closeReason})\n`);
+    if (!o.filter) return;
+    const config = loadConfig();
+    const p = await previewFilter(db, config, id, cliActor(), fields);
+    process.stdout.write(savedLine(await saveFilter(db, config, id, p.yaml, cliActor(), o.comment)));
+  });
+}
+
+/** Prints the proposed filter of an alert, or saves it (--save) or an edited version of it (--from). */
+export async function alertsFilter(id: string, o: { fields?: string; save?: boolean; from?: string; comment?: string }): Promise<void> {
+  if (o.save && o.from) throw new ConfigError('--save saves the proposal, --from a file: give one of them');
+  if (o.from && o.fields) throw new ConfigError('--fields shapes the proposal; with --from the file says what is filtered');
+  const fields = fieldList(o.fields);
+  let text: string | undefined;
+  if (o.from) {
+    try { text = readFileSync(o.from, 'utf8'); } catch (err) { throw new ConfigError(`--from ${o.from}: ${(err as Error).message}`, { cause: err }); }
+  }
+  const config = loadConfig();
+  await withDb(async (db) => {
+    if (text !== undefined) { process.stdout.write(savedLine(await saveFilter(db, config, id, text, cliActor(), o.comment))); return; }
+    const p = await previewFilter(db, config, id, cliActor(), fields);
+    if (o.save) { process.stdout.write(savedLine(await saveFilter(db, config, id, p.yaml, cliActor(), o.comment))); return; }
+    process.stdout.write(p.yaml);
+    process.stderr.write(`fields on offer (--fields): ${p.candidates.map((c) => `${c.selected ? '*' : ''}${c.field}=${JSON.stringify(c.value)}`).join('  ')}\n`
+      + `${p.matchesEvent ? 'drops the alert\'s event' : 'does not drop the alert\'s event as stored'}; saving writes ${p.file}${p.exists ? ' (a filter for this alert exists already)' : ''}\n`);
+  });
 }

@@ -1,5 +1,7 @@
 // `soc rules test|eval|list|show|coverage`: the production engine over rule tests and log files, and the rule catalogue.
-import { coverage, formatProblem, huntEvents, loadCatalog, loadRules, logsourceLabel, policyFile, readPolicy, ruleDirs, runRuleTests, techniquesFromTags, type Catalog, type SigmaRule } from '../../services/detect/index.js';
+import { coverage, formatProblem, huntEvents, loadCatalog, loadRules, loadedRuleDirs, logsourceLabel, policyFile, readPolicy, runRuleTests, techniquesFromTags, type Catalog, type SigmaRule } from '../../services/detect/index.js';
+import { ruleCounts, type RuleCounts } from '../../services/api/queries/rules.js';
+import { withDb } from './incidents.js';
 import { loadConfig } from '../../services/core/config.js';
 import { isSourceKind, SOURCE_KINDS } from '../../services/core/source-kinds.js';
 import { ConfigError } from '../../services/core/errors.js';
@@ -60,32 +62,39 @@ export async function rulesEval(files: string[], o: { rules: string[]; format?: 
 
 interface CatalogOptions { rules?: string[]; policy?: string }
 
-/** The rule directories and policy as the detect service would read them (RULES_DIR, RULES_POLICY), or as given. */
+/** The rule directories and policy as the detect service would read them (RULES_DIR and the saved filters, RULES_POLICY), or as given. */
 function catalog(o: CatalogOptions): Catalog {
   const config = loadConfig();
-  const dirs = o.rules?.length ? o.rules : ruleDirs(config.RULES_DIR);
+  const dirs = o.rules?.length ? o.rules : loadedRuleDirs(config);
   const c = loadCatalog(dirs, readPolicy(o.policy ?? policyFile(config)));
   for (const p of c.problems) process.stderr.write(`${formatProblem(p)}\n`);
   return c;
 }
 
 /** Every rule with its state (runs, excluded by the policy, not compiled) and the reason; load errors on stderr. */
-export async function rulesList(o: CatalogOptions & { json?: boolean; state?: string }): Promise<void> {
+export async function rulesList(o: CatalogOptions & { json?: boolean; state?: string; counts?: boolean }): Promise<void> {
   const c = catalog(o);
-  const counts = { runs: 0, excluded: 0, 'not-compiled': 0 };
+  // Alert counts come from the database (DATABASE_URL or a running soc up), in the one grouped query the API uses.
+  const counts = o.counts ? await withDb(ruleCounts) : undefined;
+  const none: RuleCounts = { hits: 0, alerts: 0, alerts24h: 0, alerts7d: 0, falsePositives: 0 };
+  const states = { runs: 0, excluded: 0, 'not-compiled': 0 };
   for (const e of c.entries) {
-    counts[e.state]++;
+    states[e.state]++;
     if (o.state && e.state !== o.state) continue;
     const r = e.rule;
+    const n = counts ? counts.get(r.id) ?? none : undefined;
+    const kind = r.kind === 'detection' && r.filter ? 'filter' : r.kind;
     if (o.json) {
-      process.stdout.write(JSON.stringify({ id: r.id, title: r.title, level: r.level, status: r.status ?? '', kind: r.kind, logsource: logsourceLabel(r),
-        state: e.state, reason: e.reason ?? null, file: r.source.file, author: r.author ?? '' }) + '\n');
+      process.stdout.write(JSON.stringify({ id: r.id, title: r.title, level: r.level, status: r.status ?? '', kind, logsource: logsourceLabel(r),
+        state: e.state, reason: e.reason ?? null, file: r.source.file, author: r.author ?? '', ...n }) + '\n');
     } else {
-      process.stdout.write(`${r.id}  ${r.level.padEnd(13)} ${e.state.padEnd(12)} ${logsourceLabel(r).padEnd(32)} ${r.title}${e.reason ? `  (${e.reason})` : ''}\n`);
+      const cols = n ? `${[n.alerts24h, n.alerts7d, n.alerts, n.falsePositives].map((x) => String(x).padStart(6)).join('')}  ` : '';
+      process.stdout.write(`${r.id}  ${r.level.padEnd(13)} ${e.state.padEnd(12)} ${cols}${logsourceLabel(r).padEnd(32)} ${r.title}${e.reason ? `  (${e.reason})` : ''}\n`);
     }
   }
   const errors = c.problems.filter((p) => p.severity === 'error').length;
-  process.stderr.write(`${c.entries.length} rule(s): ${counts.runs} run, ${counts.excluded} left out by the policy, ${counts['not-compiled']} not compiled; ${errors} load error(s)\n`);
+  if (counts && !o.json) process.stderr.write('columns with --counts: alerts opened in 24 h, in 7 d, in all, closed as false positive\n');
+  process.stderr.write(`${c.entries.length} rule(s): ${states.runs} run, ${states.excluded} left out by the policy, ${states['not-compiled']} not compiled; ${errors} load error(s)\n`);
 }
 
 /** One rule: its metadata, state, techniques with names, and its YAML source location. */

@@ -69,6 +69,7 @@ const catalogOptions = (c: ReturnType<typeof rules.command>) => c
   .option('--json', 'JSON output');
 catalogOptions(rules.command('list').description('every rule with whether it runs, and why not (policy, compile problem); load errors on stderr'))
   .option('--state <state>', 'only rules in this state: runs, excluded, not-compiled')
+  .option('--counts', 'with alerts opened (24 h, 7 d, all) and closed as false positive, from the database (DATABASE_URL or a running soc up)')
   .action(lazy(() => import('./rules.js'), (m) => m.rulesList));
 catalogOptions(rules.command('show').description('one rule: level, status, author, references, techniques, logsource, state').argument('<id>', 'rule id or name'))
   .action(lazy(() => import('./rules.js'), (m) => m.rulesShow));

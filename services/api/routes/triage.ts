@@ -1,17 +1,19 @@
-// Routes for incidents, one alert, triage and suppressions.
+// Routes for incidents, one alert, triage, false-positive filters and suppressions.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db/index.js';
 import { authErrors, errorSchema, page } from '../../core/http.js';
+import { previewFilter, saveFilter } from '../queries/filters.js';
 import { getAlert, listIncidents, triageAlert } from '../queries/incidents.js';
 import { createSuppression, deleteSuppression, listSuppressions } from '../queries/suppressions.js';
-import { Incident, IncidentsQuery, NewSuppression, Suppression, Triage } from '../schemas.js';
+import { FilterPreview, FilterQuery, Incident, IncidentsQuery, NewFilter, NewSuppression, SavedFilter, Suppression, Triage } from '../schemas.js';
 import { requireRole } from '../../auth/plugin.js';
 
 const AlertId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
-/** `reads`: the analysts' read pool (statement timeout); `db`: the main pool, for changes. */
-export function triageRoutes(db: () => Db, reads: () => Db = db): FastifyPluginAsyncTypebox {
+/** `reads`: the analysts' read pool (statement timeout); `db`: the main pool, for changes; `config`: where rules and filters live. */
+export function triageRoutes(db: () => Db, reads: () => Db, config: Config): FastifyPluginAsyncTypebox {
   return async (app) => {
     const viewer = requireRole('viewer');
     const analyst = requireRole('analyst');
@@ -42,6 +44,25 @@ export function triageRoutes(db: () => Db, reads: () => Db = db): FastifyPluginA
         params: AlertId, body: Triage, response: { 200: Incident, 404: errorSchema, 409: errorSchema, ...authErrors },
       },
     }, async (req) => triageAlert(db(), req.params.id, req.body, req.user!.name));
+
+    app.get('/api/alerts/:id/filter', {
+      preHandler: viewer,
+      schema: {
+        tags: ['incidents'], summary: 'The Sigma filter proposed for a false positive: the rule, and the chosen fields of the alert\'s event',
+        params: AlertId, querystring: FilterQuery, response: { 200: FilterPreview, 404: errorSchema, 409: errorSchema, ...authErrors },
+      },
+    }, async (req) => {
+      const fields = req.query.fields?.split(',').map((f) => f.trim()).filter(Boolean);
+      return previewFilter(reads(), config, req.params.id, req.user!.name, fields);
+    });
+
+    app.post('/api/alerts/:id/filter', {
+      preHandler: analyst,
+      schema: {
+        tags: ['incidents'], summary: 'Save a Sigma filter for an alert closed as false_positive or benign, checked by the rule loader first; audited, hot-reloaded by detect',
+        params: AlertId, body: NewFilter, response: { 201: SavedFilter, 404: errorSchema, 409: errorSchema, ...authErrors },
+      },
+    }, async (req, reply) => reply.code(201).send(await saveFilter(db(), config, req.params.id, req.body.yaml, req.user!.name, req.body.comment)));
 
     app.get('/api/suppressions', {
       preHandler: viewer,

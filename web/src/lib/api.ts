@@ -1,6 +1,6 @@
 // The HTTP API as the dashboard uses it: typed items of the shared contract and one fetch wrapper. The item
 // types come from the server's TypeBox schemas (services/api/types.ts), so a change there fails svelte-check here.
-import type { AgentT, AuditItemT, CommandT, EventItemT, GraphEdgeT, GraphNodeT, IncidentT, RuleItemT, StatsT, UserItemT } from '../../../services/api/types';
+import type { AgentT, AuditItemT, CommandT, EventItemT, FilterPreviewT, GraphEdgeT, GraphNodeT, IncidentT, RuleItemT, SavedFilterT, StatsT, UserItemT } from '../../../services/api/types';
 
 export type Role = 'viewer' | 'analyst' | 'admin';
 export interface User { name: string; role: Role }
@@ -14,6 +14,10 @@ export type Agent = AgentT;
 export type Command = CommandT;
 
 export type Rule = RuleItemT;
+
+/** The Sigma filter proposed for a false positive, and the answer to saving one. */
+export type FilterPreview = FilterPreviewT;
+export type SavedFilter = SavedFilterT;
 
 export type NetNode = GraphNodeT;
 export type NetEdge = GraphEdgeT;
