@@ -99,6 +99,11 @@ const schema = z.object({
   STAGE_MAX_DELIVERIES: positiveInt.max(100).default(5),
   /** Bytes each pipeline stream may hold before publishers are refused (backpressure, never loss). */
   STREAM_MAX_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  /**
+   * Telemetry batches of one agent that may wait unconsumed in JetStream (nats-server 2.10+). Past it that agent's
+   * publishes are refused and it keeps its batches in its own spool until the pipeline catches up.
+   */
+  AGENT_MAX_BACKLOG_BATCHES: positiveInt.default(1000),
   /** Replicas of each stream: 3 on a NATS cluster. */
   STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** Age after which a stream drops messages that no consumer has acknowledged. */

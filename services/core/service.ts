@@ -9,10 +9,10 @@ import { ConfigError } from './errors.js';
 import { Health } from './health.js';
 import { createLogger, type Logger } from './log.js';
 import { registry } from './metrics.js';
-import { connectNats } from './nats.js';
+import { connectNats, NATS_FULL_SUPPORT, versionAtLeast } from './nats.js';
 import { StageRunner, type Stage } from './runner.js';
 import { joinSupervisor, supervised } from './supervision.js';
-import { ensureTopology } from './topology.js';
+import { ensureTopology, type TopologyLimits } from './topology.js';
 import { natsTlsOptions } from './tls.js';
 
 export interface ServiceContext {
@@ -29,10 +29,12 @@ export interface RunningService {
 
 export type ServiceStarter = (ctx: ServiceContext) => Promise<RunningService>;
 
-export function topologyLimits(config: Config) {
+/** The stream limits of the configuration; `natsVersion` (the server's INFO) decides what the server can enforce. */
+export function topologyLimits(config: Config, natsVersion?: string): TopologyLimits {
   return {
     maxBytes: config.STREAM_MAX_BYTES, maxAgeS: config.STREAM_MAX_AGE_S, replicas: config.STREAM_REPLICAS, ackWaitMs: config.STAGE_ACK_WAIT_MS,
     detectShards: config.DETECT_SHARDS,
+    ...(natsVersion && versionAtLeast(natsVersion, NATS_FULL_SUPPORT) ? { agentBacklogBatches: config.AGENT_MAX_BACKLOG_BATCHES } : {}),
   };
 }
 
@@ -137,7 +139,7 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
     tls: natsTlsOptions({ caFile: config.NATS_TLS_CA, certFile: config.NATS_TLS_CERT, keyFile: config.NATS_TLS_KEY }),
   });
   held.nc = nc;
-  await ensureTopology(await jetstreamManager(nc), topologyLimits(config), log);
+  await ensureTopology(await jetstreamManager(nc), topologyLimits(config, nc.info?.version), log);
   if (opts.needsDb) {
     if (config.DATABASE_MIGRATE) await migrateToLatest(db.get(), log);
     else {

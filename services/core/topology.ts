@@ -70,6 +70,12 @@ export interface TopologyLimits {
   ackWaitMs: number;
   /** Detect instances (shards), each with its own durable on ENRICHED; 1 when unset. */
   detectShards?: number;
+  /**
+   * Unconsumed telemetry batches one agent may hold in TELEMETRY (nats-server 2.10+, which refuses new
+   * messages per subject; unset on 2.9, whose per-subject limit would drop old ones instead). Past it the agent's
+   * publishes are refused and its batches wait in its own spool: one agent cannot fill the stream for all.
+   */
+  agentBacklogBatches?: number;
 }
 
 /**
@@ -87,7 +93,10 @@ function pipelineStream(name: StreamName, subject: string, l: TopologyLimits, re
 
 export function streamConfigs(l: TopologyLimits): Partial<StreamConfig>[] {
   return [
-    pipelineStream('TELEMETRY', subjects.all.telemetry, l),
+    {
+      ...pipelineStream('TELEMETRY', subjects.all.telemetry, l),
+      ...(l.agentBacklogBatches ? { max_msgs_per_subject: l.agentBacklogBatches, discard_new_per_subject: true } : {}),
+    },
     pipelineStream('INGEST', subjects.all.ingest, l),
     pipelineStream('NORMALIZED', subjects.all.normalized, l),
     pipelineStream('ENRICHED', subjects.all.enriched, l),

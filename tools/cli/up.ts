@@ -151,7 +151,7 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
       url: natsUrl, name: 'soc', credsFile: cfg.NATS_CREDS, log,
       tls: natsTlsOptions({ caFile: cfg.NATS_TLS_CA, certFile: cfg.NATS_TLS_CERT, keyFile: cfg.NATS_TLS_KEY }),
     });
-    await ensureTopology(await jetstreamManager(nc), topologyLimits(cfg), log);
+    await ensureTopology(await jetstreamManager(nc), topologyLimits(cfg, nc.info?.version), log);
     db = createDb(databaseUrl, { max: 2 });
     await migrateToLatest(db, log);
     // Secure by default: a fresh installation gets one admin with a random password, shown once.
