@@ -16,6 +16,12 @@ function socVersion(): string {
   return 'unknown';
 }
 
+// `soc rules list | head`: the reader has what it wanted when it closes the pipe; stop quietly, as Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command('soc').description('MiniSOC: a small, fast security operations centre').version(socVersion()).showHelpAfterError();
 
 program.command('up')
