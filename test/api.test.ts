@@ -58,7 +58,10 @@ async function seed(): Promise<void> {
     { id: 'normalize:INGEST:5:1', stage: 'normalize', stream: 'INGEST', subject: 'ingest.web', sequence: '5', record_index: 1, source_id: 'web', error: 'format not recognised', payload: Buffer.from('{"fixed":true}'), failed_at: at(1), retried_at: null },
     { id: 'store:ENRICHED:9:-1', stage: 'store', stream: 'ENRICHED', subject: 'events.enriched.web', sequence: '9', record_index: -1, source_id: null, error: 'not a EventBatch', payload: Buffer.from([1, 2, 3]), failed_at: at(2), retried_at: null },
   ]).execute();
-  await db.insertInto('agents').values([{ id: 'agent-a', hostname: 'web-1', status: 'online', ips: ['10.0.0.1'] }, { id: 'agent-b', hostname: 'x', status: 'offline' }]).execute();
+  await db.insertInto('agents').values([
+    { id: 'agent-a', hostname: 'web-1', status: 'online', ips: ['10.0.0.1'] }, { id: 'agent-b', hostname: 'x', status: 'offline' },
+    { id: 'agent-c', hostname: 'y', status: 'stopped' },
+  ]).execute();
 }
 
 beforeAll(async () => {
@@ -321,7 +324,7 @@ describe('stats, rules and dead letters', () => {
     const s = (await call('GET', '/api/stats', 'viewer')).json();
     expect(s.stages).toContainEqual({ stream: 'ENRICHED', consumer: 'store', pending: 0, ackPending: 0 });
     expect(s.dlq).toEqual({ count: 2 });
-    expect(s.agents).toEqual({ online: 1, degraded: 0, offline: 1 });
+    expect(s.agents).toEqual({ online: 1, degraded: 0, offline: 1, stopped: 1, unknown: 0 });
     expect(s.sources).toEqual([]);
     // Not under soc up here: no service processes to report.
     expect(s.services).toBeNull();
