@@ -178,6 +178,19 @@ function cpuBudget(parts: Map<string, number[]>, before: Map<number, number>, af
   return out;
 }
 
+/**
+ * Peak resident memory of each part in MB: the sum over its processes, except Postgres, whose backends share the
+ * buffer cache (summing would count it once per backend): there the largest process.
+ */
+function peakRss(parts: Map<string, number[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [part, pids] of parts) {
+    const each = [...new Set(pids)].map((pid) => { try { return peakRssMb(pid); } catch { return 0; } });
+    out[part] = Math.round(part === 'postgres' ? Math.max(0, ...each) : each.reduce((a, b) => a + b, 0));
+  }
+  return out;
+}
+
 function sampleTicks(parts: Map<string, number[]>): Map<number, number> {
   const m = new Map<number, number>();
   for (const pids of parts.values()) for (const pid of pids) { const t = ticksOf(pid); if (t !== undefined) m.set(pid, t); }
@@ -297,6 +310,7 @@ async function main(): Promise<void> {
     NATS_URL: natsUrl, DATABASE_URL: database.url, HTTP_PORT: String(port), LOG_LEVEL: 'warn', RULES_DIR: ruleSet.dirs,
     INTEL_FEEDS_FILE: feeds, INGEST_ALLOW_ANONYMOUS: 'true',
   };
+  // The supervisor passes --cpu-prof on to the services it forks, so each writes its own profile when it stops.
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const groups = process.env.BENCH_SPLIT ? process.env.BENCH_SPLIT.split('|') : [undefined];
   const procs: Proc[] = groups.map((g, i) => runNode('tools/cli/soc.js', ['up'], { ...env, SOC_SERVICES: g, DATA_DIR: join(work, `data-${i}`) }, profile));
@@ -342,15 +356,18 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, usage(pid)]));
   const budget = cpuBudget(parts, ticksBefore, sampleTicks(parts), total);
+  const rss = peakRss(parts);
   const processes = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, { cpuPct: Math.round(cpuPct(before[k]!, after[k]!)), peakRssMb: Math.round(peakRssMb(pid)) }]));
   const endToEnd = total / seconds;
   process.stdout.write(`full speed: accepted in ${(postedMs / 1000).toFixed(1)} s (${fmt(total / (postedMs / 1000))} events/s, ${retries} retried requests), stored and detected in ${seconds.toFixed(1)} s: ${fmt(endToEnd)} events/s\n`);
   for (const [k, v] of Object.entries(processes)) process.stdout.write(`  ${k}: ${v.cpuPct} % CPU (of one core), peak RSS ${v.peakRssMb} MB\n`);
   const budgetTotal = Object.values(budget).reduce((a, b) => a + b, 0);
-  process.stdout.write(`CPU budget (µs of CPU per event; ${fmt(1e6 / Math.max(1, budgetTotal))} events per CPU-second in all):\n`);
+  process.stdout.write(`CPU budget (µs of CPU per event; ${fmt(1e6 / Math.max(1, budgetTotal))} events per CPU-second in all) and peak RSS:\n`);
   for (const [k, us] of Object.entries(budget).sort((a, b) => b[1] - a[1])) {
-    process.stdout.write(`  ${k.padEnd(20)} ${String(us).padStart(6)} µs  ${((100 * us) / Math.max(1, budgetTotal)).toFixed(0).padStart(3)} %\n`);
+    process.stdout.write(`  ${k.padEnd(20)} ${String(us).padStart(6)} µs  ${((100 * us) / Math.max(1, budgetTotal)).toFixed(0).padStart(3)} %  ${String(rss[k]).padStart(5)} MB\n`);
   }
+  const socRss = Object.entries(rss).filter(([k]) => k !== 'postgres' && k !== 'nats-server').reduce((a, [, v]) => a + v, 0);
+  process.stdout.write(`  peak RSS: soc up (supervisor and services) ${socRss} MB, nats-server ${rss['nats-server'] ?? '-'} MB, Postgres (largest process) ${rss.postgres} MB\n`);
 
   // 2. latency at a fixed rate
   const latencies: number[] = [];
@@ -397,7 +414,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
     input: { events: total, perRequest: PER_REQUEST, concurrency: CONCURRENCY, rules: ruleSet.rules, indicators: 100_000 },
     endToEnd: { eventsPerSecond: Math.round(endToEnd), seconds: +seconds.toFixed(2), acceptedPerSecond: Math.round(total / (postedMs / 1000)), retriedRequests: retries, processes },
-    cpuBudgetUsPerEvent: budget,
+    cpuBudgetUsPerEvent: budget, peakRssMb: rss,
     latency: { rate: LATENCY_RATE, seconds: LATENCY_SECONDS, alerts: latencies.length, expected, p50Ms: Math.round(p50), p99Ms: Math.round(p99) },
     rawLimits: { jetstreamEventsPerSecond: Math.round(rawJs), postgresCopyRowsPerSecond: Math.round(rawPg), limit: Math.round(limit) },
     ratioToLimit: +(endToEnd / limit).toFixed(3),
