@@ -204,6 +204,11 @@ describe('GET /api/timeline', () => {
     expect((await get(`entity=ip:10.1.0.5&${WINDOW}`, await injectLogin(app, 'ana', 'analyst-password'))).status).toBe(200);
   });
 
+  it('is documented with its parameters in the OpenAPI document', async () => {
+    const doc = JSON.parse((await app.inject({ method: 'GET', url: '/api/docs/json' })).body);
+    expect(doc.paths['/api/timeline'].get.parameters.map((p: any) => p.name).sort()).toEqual(['cursor', 'entity', 'limit', 'since', 'top', 'until']);
+  });
+
   it('runs on the analysts\' pool with its statement timeout: a stuck timeline answers 503', async () => {
     const a = await makeApp({ ANALYST_QUERY_TIMEOUT_MS: '500' });
     const token = await injectLogin(a, 'vic', 'viewer-password');
