@@ -122,7 +122,7 @@ function parseCursor(cursor: string): Key {
   return { tk: t, rank, id };
 }
 
-interface Window { since: Date; until: Date }
+interface Span { since: Date; until: Date }
 
 interface EventRow {
   id: string; ts: Date; tk: string; source_id: string; message: string | null; action: string | null; outcome: string | null;
@@ -173,7 +173,7 @@ function eventBranches(ent: Entity): { match: RawBuilder<unknown>; role: RawBuil
 }
 
 /** The entity's events in the window after `after`, newest first, at most `limit`. */
-function eventsQuery(ent: Entity, w: Window, after: Key | undefined, limit: number): RawBuilder<EventRow> {
+function eventsQuery(ent: Entity, w: Span, after: Key | undefined, limit: number): RawBuilder<EventRow> {
   if (ent.kind === 'rule') {
     // A rule's events are those its alerts name. An alert's events lie between its first and last match (a second of
     // slack for the milliseconds detect rounds to), which bounds the partitions and the primary-key range read per alert.
@@ -195,7 +195,7 @@ function eventsQuery(ent: Entity, w: Window, after: Key | undefined, limit: numb
 }
 
 /** What picks the entity's alerts, and its role in them. */
-function alertMatch(ent: Entity, w: Window): { match: RawBuilder<unknown>; role: RawBuilder<unknown> } {
+function alertMatch(ent: Entity, w: Span): { match: RawBuilder<unknown>; role: RawBuilder<unknown> } {
   const v = ent.value;
   switch (ent.kind) {
     case 'ip': return {
@@ -221,7 +221,7 @@ function alertMatch(ent: Entity, w: Window): { match: RawBuilder<unknown>; role:
 }
 
 /** The entity's alerts placed at their last match (alerts_last_seen), after `after`, newest first, at most `limit`. */
-function alertsQuery(ent: Entity, w: Window, after: Key | undefined, limit: number): RawBuilder<AlertRow> {
+function alertsQuery(ent: Entity, w: Span, after: Key | undefined, limit: number): RawBuilder<AlertRow> {
   const m = alertMatch(ent, w);
   return sql<AlertRow>`
     SELECT a.id, a.last_seen, ${tk('a.last_seen')} AS tk, a.rule_id, a.rule_title, a.level, a.count, a.status, a.source_id,
@@ -264,7 +264,7 @@ function newestFirst(a: Key, b: Key): number {
  * The entities most often seen in the same items as this one (its newest TIMELINE_SCAN_ROWS events and as many
  * alerts of the window): top `top` per kind, each counted once per item it shares, the entity itself left out.
  */
-async function neighbours(db: Db, ent: Entity, w: Window, top: number): Promise<NonNullable<Timeline['neighbours']>> {
+async function neighbours(db: Db, ent: Entity, w: Span, top: number): Promise<NonNullable<Timeline['neighbours']>> {
   const self = ent.kind === 'ip' ? sql`host(${ent.value}::inet)` : sql`${ent.kind === 'process' ? baseName(ent.value) : ent.value}`;
   const selfKind = ent.kind;
   const { rows } = await sql<{ events: number; alerts: number; items: Neighbour[] }>`
