@@ -1,11 +1,9 @@
-// Indexes for the questions analysts ask most, chosen by `npm run bench:queries` on 5 million events (docs/performance.md):
-// process name lookups, free text in messages, and the per-category counts of a time range.
+// Indexes for the Events page, chosen by `npm run bench:queries` on 5 million events (docs/performance.md): free text in
+// messages and the per-category counts of a time range (process names are indexed by migration 007).
 // Frozen in time: never import application code here, never edit after release; add a new migration.
 import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // `process.name=x` compares the column; with its time, so the newest of a busy process come from the index.
-  await sql`CREATE INDEX events_process_ts ON events (process_name, ts)`.execute(db);
   // The Events page counts categories over its whole range: an index-only scan of (ts, category) reads a few percent
   // of what a scan of the rows does.
   await sql`CREATE INDEX events_ts_category ON events (ts) INCLUDE (category)`.execute(db);
@@ -23,5 +21,4 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP INDEX IF EXISTS events_message_trgm`.execute(db);
   await sql`DROP INDEX IF EXISTS events_ts_category`.execute(db);
-  await sql`DROP INDEX IF EXISTS events_process_ts`.execute(db);
 }
