@@ -47,7 +47,7 @@ export function registerAnalystCommands(program: Command): void {
     .option('--since <when>', 'a duration (15m, 2h, 7d) or an ISO time')
     .option('--until <when>', 'an ISO time or a duration before now')
     .option('--host <name>').option('--source <id>').option('--category <name>').option('--user <name>')
-    .option('--q <text>', 'text the message contains')
+    .option('--q <text>', 'events: text the message contains; alerts: words of the incidents search (soc incidents --q)')
     .option('--filter <expr...>', 'field=value or field~prefix on the ECS document')
     .option('--status <list>', 'alerts: status').option('--severity <list>', 'alerts: severity').option('--rule <id>', 'alerts: rule')
     .action(lazy(() => import('./export.js'), (m) => m.exportCommand));
