@@ -74,6 +74,64 @@ describe('soc incidents and soc alerts', () => {
   });
 });
 
+describe('soc incidents --q, and soc alerts on several ids', () => {
+  beforeAll(async () => {
+    await insertAlerts(db, ['c3', 'c4', 'c5'].map((id) => alertRow({
+      id, dedup_key: id, rule_id: `rule-${id}`, rule_title: id === 'c5' ? 'Kerberoasting on dc-2' : `Title ${id}`, level: 'medium', score: 30,
+      timestamp: '2026-11-20T10:05:00.000Z', host_name: id === 'c5' ? 'dc-2' : 'web-2', techniques: [{ id: 'T1558.003', name: '', tactics: ['credential-access'] }],
+    }, id)));
+  });
+
+  it('searches incidents by words of their title, host or rule id', async () => {
+    const r = await runCli(['incidents', '--json', '--q', 'KERBEROAST dc-2'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['c5']);
+    expect((await runCli(['incidents', '--json', '--q', 'web-2'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l).id).sort()).toEqual(['c3', 'c4']);
+    const long = await runCli(['incidents', '--q', 'x'.repeat(201)], env);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toMatch(/q: at most 200 characters/);
+  });
+
+  it('acknowledges and closes several alerts at once, all or none, and names the ones refused', async () => {
+    const ack = await runCli(['alerts', 'ack', 'c3', 'c4', '--comment', 'same scanner'], env);
+    expect(ack.code, ack.stderr).toBe(0);
+    expect(ack.stdout).toBe('c3 acknowledged\nc4 acknowledged\n');
+    // c1 was closed above: nothing is closed, and the refusal says why.
+    const refused = await runCli(['alerts', 'close', 'c3', 'c1', 'c4', 'gone', '--reason', 'true_positive'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/nothing changed: 2 of 4 alert\(s\) refused/);
+    expect(refused.stderr).toMatch(/c1: alert c1 is closed already \(benign\)/);
+    expect(refused.stderr).toMatch(/gone: no alert "gone"/);
+    expect((await db.selectFrom('alerts').select('status').where('id', 'in', ['c3', 'c4']).execute()).map((r) => r.status)).toEqual(['acknowledged', 'acknowledged']);
+    const closed = await runCli(['alerts', 'close', 'c3', 'c4', '--reason', 'true_positive', '--comment', 'blocked at the edge'], env);
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(closed.stdout).toBe('c3 closed (true_positive)\nc4 closed (true_positive)\n');
+    expect((await runCli(['alerts', 'close', 'c3', 'c4', '--reason', 'false_positive', '--filter'], env)).stderr).toMatch(/--filter saves the filter of one alert; 2 were given/);
+  });
+
+  it('reopens a closed alert unless its dedup key has a newer open one, and shows the history with ATT&CK names', async () => {
+    const reopened = await runCli(['alerts', 'reopen', 'c3', '--comment', 'it came back'], env);
+    expect(reopened.code, reopened.stderr).toBe(0);
+    expect(reopened.stdout).toBe('c3 reopened\n');
+    const show = await runCli(['alerts', 'show', 'c3'], env);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain('mitre:     T1558.003 Steal or Forge Kerberos Tickets: Kerberoasting  (Credential Access)');
+    const me = `cli:${userInfo().username}`;
+    const history = show.stdout.split('\n').filter((l) => l.includes(me));
+    expect(history.map((l) => l.replace(/^\s+\S+\s+/, ''))).toEqual([
+      `${me}  open -> acknowledged (bulk of 2): "same scanner"`,
+      `${me}  acknowledged -> closed (true_positive) (bulk of 2): "blocked at the edge"`,
+      `${me}  closed (true_positive) -> open: "it came back"`,
+    ]);
+    expect(JSON.parse((await runCli(['alerts', 'show', 'c3', '--json'], env)).stdout).history).toHaveLength(3);
+    // c4's dedup key gets a newer alert, which the store opens since c4 is closed.
+    await insertAlerts(db, [alertRow({ id: 'c4-new', dedup_key: 'c4', rule_id: 'rule-c4', rule_title: 'Title c4', level: 'medium', timestamp: '2026-11-20T10:09:00.000Z' }, 'c4-new')]);
+    const refused = await runCli(['alerts', 'reopen', 'c4'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/alert c4 cannot be reopened: the same dedup key already has a newer open alert c4-new \(open\)/);
+  });
+});
+
 describe('soc export, stats, users and tail', () => {
   it('exports events to a CSV file with escaping', async () => {
     const out = join(dir, 'events.csv');

@@ -13,7 +13,7 @@ import { buildApp } from '../services/http/app.js';
 import { insertAlerts } from '../services/store/sink.js';
 import { ruleCounts } from '../services/api/queries/rules.js';
 import { alertRow } from '../services/store/core.js';
-import { createTestDatabase, injectLogin, startTestNats, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, injectLogin, startTestNats, waitFor, type TestDatabase, type TestNats } from './harness.js';
 
 let nats: TestNats;
 let tdb: TestDatabase;
@@ -124,6 +124,7 @@ describe('auth', () => {
     ['POST', '/api/dlq/nope/retry', 'admin'], ['POST', '/api/dlq/retry', 'admin'], ['GET', '/api/users', 'admin'],
     ['POST', '/api/users', 'admin', { name: 'x', role: 'viewer', password: 'correct-horse-battery' }],
     ['GET', '/api/alerts/a1/filter', 'viewer'], ['POST', '/api/alerts/a1/filter', 'analyst', { yaml: 'title: x' }],
+    ['POST', '/api/alerts/triage', 'analyst', { ids: ['a5'], action: 'assign', assignee: 'bob' }],
   ];
   it.each(routes)('%s %s: 401 without a token, 403 below %s', async (method, url, role, payload) => {
     const anon = await call(method, url, undefined, payload);
@@ -207,8 +208,6 @@ describe('incidents and triage', () => {
     expect(badReason.status).toBe(400);
     const closed = await call('PATCH', '/api/alerts/a2', 'analyst', { status: 'closed', closeReason: 'false_positive', comment: 'scanner of ours' });
     expect(closed.json()).toMatchObject({ status: 'closed', closeReason: 'false_positive' });
-    const reopen = await call('PATCH', '/api/alerts/a2', 'analyst', { status: 'open' });
-    expect(reopen.status).toBe(409);
     expect((await call('PATCH', '/api/alerts/nope', 'analyst', { status: 'acknowledged' })).status).toBe(404);
     const log = await db.selectFrom('audit_log').selectAll().where('target', '=', 'a2').where('action', '=', 'alert.triage').orderBy('id').execute();
     expect(log.map((l) => [l.actor, (l.detail as any).to.status, (l.detail as any).comment])).toEqual([
@@ -217,6 +216,218 @@ describe('incidents and triage', () => {
     const open = (await call('GET', '/api/incidents?status=open,acknowledged', 'viewer')).json().items.map((i: any) => i.id);
     expect(open).not.toContain('a2');
     expect((await call('GET', '/api/incidents?status=closed', 'viewer')).json().items.map((i: any) => i.id)).toEqual(['a2']);
+    // Nothing else holds a2's dedup key: it can be reopened, and its close reason goes.
+    const reopen = await call('PATCH', '/api/alerts/a2', 'analyst', { status: 'open', comment: 'not ours after all' });
+    expect(reopen.status, reopen.body).toBe(200);
+    expect(reopen.json()).toMatchObject({ id: 'a2', status: 'open', closeReason: null, assignee: 'analyst' });
+  });
+
+  it('names the ATT&CK techniques and tactics of an incident, and leaves unknown ids unnamed', async () => {
+    const a1 = (await call('GET', '/api/incidents?rule=ssh-brute', 'viewer')).json().items.find((i: any) => i.id === 'a1');
+    expect(a1.mitre).toEqual({ techniques: [{ id: 'T1110.001', name: 'Brute Force: Password Guessing' }], tactics: [{ id: 'credential-access', name: 'Credential Access' }] });
+    expect(a1.dedupKey).toBe('ssh-brute:web-1');
+    await insertAlerts(db, [alertRow({ id: 'u1', dedup_key: 'unknown-technique', rule_id: 'odd', rule_title: 'Odd', level: 'low', timestamp: at(26), techniques: [{ id: 'T9999', name: '', tactics: ['made-up'] }] }, 'm-u1')]);
+    const one = (await call('GET', '/api/alerts/u1', 'viewer')).json();
+    expect(one.alert.mitre).toEqual({ techniques: [{ id: 'T9999', name: '' }], tactics: [{ id: 'made-up', name: '' }] });
+    await db.deleteFrom('alerts').where('id', '=', 'u1').execute();
+  });
+});
+
+describe('incident search, status, history, reopening and bulk triage', () => {
+  const ids = async (q: string) => {
+    const res = await call('GET', `/api/incidents?limit=100&${q}`, 'viewer');
+    expect(res.status, `${q}: ${res.body}`).toBe(200);
+    return res.json().items.map((i: any) => i.id).sort();
+  };
+  const row = (id: string, o: Record<string, unknown>) => alertRow({ id, level: 'medium', score: 30, count: 1, timestamp: at(30), first_seen: at(30), ...o } as any, `m-${id}`);
+
+  beforeAll(async () => {
+    await insertAlerts(db, [
+      row('s1', { dedup_key: 'win-lsass|dc-01', rule_id: 'win-lsass', rule_title: 'LSASS Access From Unusual Process', host_name: 'dc-01', user_name: 'Administrator',
+        source_ip: '192.0.2.10', destination_ip: '198.51.100.20', techniques: [{ id: 'T1003.001', name: '', tactics: ['credential-access'] }] }),
+      row('s2', { dedup_key: 'ssh-spray|bastion', rule_id: 'ssh-spray', rule_title: 'SSH password spraying', host_name: 'bastion', user_name: 'root', source_ip: '203.0.113.5' }),
+      row('s3', { dedup_key: 'odd_chars|x', rule_id: 'odd_chars', rule_title: '100% literal_match', host_name: 'x' }),
+    ]);
+  });
+
+  it('searches rule titles, rule ids, hosts, users, addresses and techniques, case-insensitively, every word', async () => {
+    expect(await ids('q=lsass')).toEqual(['s1']);
+    expect(await ids('q=WIN-LSASS')).toEqual(['s1']);
+    expect(await ids('q=admin')).toEqual(['s1']);
+    expect(await ids('q=DC-01')).toEqual(['s1']);
+    expect(await ids('q=198.51.100.20')).toEqual(['s1']);
+    expect(await ids('q=203.0.113')).toEqual(['s2']);
+    expect(await ids('q=t1003')).toEqual(['s1']);
+    expect(await ids('q=ssh')).toEqual(['a1', 'a4', 's2']);
+    expect(await ids('q=ssh%20%20root')).toEqual(['s2']);
+    expect(await ids('q=ssh%20web-1')).toEqual(['a1']);
+    expect(await ids('q=s2')).toEqual(['s2']);
+    expect(await ids('q=nothing-like-this')).toEqual([]);
+    // LIKE's wildcards are matched literally, and quotes are only text (the search is a bound parameter).
+    expect(await ids('q=%25')).toEqual(['s3']);
+    expect(await ids('q=_')).toEqual(['s3']);
+    expect(await ids(`q=${encodeURIComponent("' OR 1=1 --")}`)).toEqual([]);
+    // With the other filters, and in the export of the same selection.
+    expect(await ids('q=ssh&host=db-1')).toEqual(['a4']);
+    const nd = await call('GET', '/api/export?kind=alerts&format=ndjson&q=lsass', 'viewer');
+    expect(nd.body.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['s1']);
+  });
+
+  it('refuses a search longer than 200 characters or of more than 8 words, saying so', async () => {
+    const long = await call('GET', `/api/incidents?q=${'x'.repeat(201)}`, 'viewer');
+    expect(long.status).toBe(400);
+    expect(long.json().message).toMatch(/q/);
+    const words = await call('GET', `/api/incidents?q=${encodeURIComponent('a b c d e f g h i')}`, 'viewer');
+    expect(words.status).toBe(400);
+    expect(words.json().message).toBe('q: at most 8 words (got 9)');
+    expect(await ids(`q=${encodeURIComponent('a b c d e f g h')}`)).toEqual([]);
+  });
+
+  it('filters by several statuses at once and finds an incident by its dedup key', async () => {
+    expect((await call('PATCH', '/api/alerts/s2', 'analyst', { status: 'acknowledged' })).status).toBe(200);
+    expect((await call('PATCH', '/api/alerts/s3', 'analyst', { status: 'closed', closeReason: 'benign' })).status).toBe(200);
+    expect(await ids('q=s&rule=ssh-spray')).toEqual(['s2']);
+    expect(await ids('status=open,acknowledged&q=s1')).toEqual(['s1']);
+    expect(await ids('status=open,acknowledged&q=s2')).toEqual(['s2']);
+    expect(await ids('status=open,acknowledged&q=s3')).toEqual([]);
+    expect(await ids('status=open&q=s2')).toEqual([]);
+    expect(await ids('status=closed,acknowledged&rule=odd_chars')).toEqual(['s3']);
+    expect((await call('GET', '/api/incidents?status=open,resolved', 'viewer')).json().message).toMatch(/status "resolved": expected one of open, acknowledged, closed/);
+    expect(await ids(`dedup=${encodeURIComponent('win-lsass|dc-01')}`)).toEqual(['s1']);
+  });
+
+  it('returns the history of an alert: who changed what, when, with which comment', async () => {
+    const t0 = Date.now();
+    expect((await call('PATCH', '/api/alerts/s1', 'analyst', { status: 'acknowledged', comment: 'looking at dc-01' })).status).toBe(200);
+    expect((await call('PATCH', '/api/alerts/s1', 'admin', { assignee: 'carol' })).status).toBe(200);
+    expect((await call('PATCH', '/api/alerts/s1', 'analyst', { status: 'closed', closeReason: 'true_positive', comment: 'credential dump confirmed' })).status).toBe(200);
+    const { history } = (await call('GET', '/api/alerts/s1', 'viewer')).json();
+    expect(history.map((h: any) => [h.actor, h.action, h.from.status, h.to.status, h.to.assignee, h.to.closeReason, h.comment])).toEqual([
+      ['analyst', 'alert.triage', 'open', 'acknowledged', null, null, 'looking at dc-01'],
+      ['admin', 'alert.triage', 'acknowledged', 'acknowledged', 'carol', null, null],
+      ['analyst', 'alert.triage', 'acknowledged', 'closed', 'carol', 'true_positive', 'credential dump confirmed'],
+    ]);
+    for (const h of history) expect(Date.parse(h.at)).toBeGreaterThanOrEqual(t0 - 5000);
+    expect((await call('GET', '/api/alerts/s2', 'viewer')).json().history.map((h: any) => h.to.status)).toEqual(['acknowledged']);
+  });
+
+  it('reopens a closed alert, and refuses only when a newer alert of its dedup key is open, naming it', async () => {
+    const reopened = await call('PATCH', '/api/alerts/s1', 'analyst', { status: 'open', comment: 'more to it' });
+    expect(reopened.status, reopened.body).toBe(200);
+    expect(reopened.json()).toMatchObject({ status: 'open', closeReason: null, assignee: 'carol' });
+    expect((await call('GET', '/api/alerts/s1', 'viewer')).json().history.at(-1)).toMatchObject({ from: { status: 'closed' }, to: { status: 'open' }, comment: 'more to it' });
+
+    await insertAlerts(db, [row('r1', { dedup_key: 'beacon|ws-9', rule_id: 'beacon', rule_title: 'Beacon', host_name: 'ws-9' })]);
+    expect((await call('PATCH', '/api/alerts/r1', 'analyst', { status: 'closed', closeReason: 'duplicate' })).status).toBe(200);
+    // The next match of the same dedup key opens a new alert (the store never folds into a closed one).
+    await insertAlerts(db, [row('r2', { dedup_key: 'beacon|ws-9', rule_id: 'beacon', rule_title: 'Beacon', host_name: 'ws-9', timestamp: at(31), first_seen: at(31) })]);
+    const refused = await call('PATCH', '/api/alerts/r1', 'analyst', { status: 'open' });
+    expect(refused.status).toBe(409);
+    expect(refused.json().message).toBe('alert r1 cannot be reopened: the same dedup key already has a newer open alert r2 (open), which new matches fold into; triage that one instead');
+    expect((await db.selectFrom('alerts').select('status').where('id', '=', 'r1').executeTakeFirstOrThrow()).status).toBe('closed');
+
+    // A closed alert takes an assignee and a comment, and nothing else.
+    const ack = await call('PATCH', '/api/alerts/r1', 'analyst', { status: 'acknowledged' });
+    expect(ack.status).toBe(409);
+    expect(ack.json().message).toMatch(/r1 is closed: a closed alert accepts only reopening/);
+    const reclose = await call('PATCH', '/api/alerts/r1', 'analyst', { status: 'closed', closeReason: 'benign' });
+    expect(reclose.status).toBe(409);
+    expect(reclose.json().message).toMatch(/r1 is closed already \(duplicate\): reopen it first/);
+    expect((await call('PATCH', '/api/alerts/r1', 'analyst', { assignee: 'bob' })).json()).toMatchObject({ status: 'closed', closeReason: 'duplicate', assignee: 'bob' });
+    expect((await call('PATCH', '/api/alerts/r1', 'analyst', { comment: 'same beacon as r2' })).status).toBe(200);
+    expect((await call('GET', '/api/alerts/r1', 'viewer')).json().history.at(-1)).toMatchObject({ from: { status: 'closed' }, to: { status: 'closed' }, comment: 'same beacon as r2' });
+
+    // Once r2 is closed too, r1 may be reopened (and r2 then may not).
+    expect((await call('PATCH', '/api/alerts/r2', 'analyst', { status: 'closed', closeReason: 'duplicate' })).status).toBe(200);
+    expect((await call('PATCH', '/api/alerts/r1', 'analyst', { status: 'open' })).status).toBe(200);
+    expect((await call('PATCH', '/api/alerts/r2', 'analyst', { status: 'open' })).json().message).toMatch(/already has another open alert r1 \(open\)/);
+  });
+
+  it('answers 409 when the store opens an alert of the same dedup key while the reopening runs', async () => {
+    await insertAlerts(db, [row('q1', { dedup_key: 'race|h', rule_id: 'race', rule_title: 'Race', host_name: 'h' })]);
+    expect((await call('PATCH', '/api/alerts/q1', 'analyst', { status: 'closed', closeReason: 'benign' })).status).toBe(200);
+    let reopening: ReturnType<typeof call> | undefined;
+    // A new alert of the key, not yet committed: the reopening does not see it, and its update waits on the unique index.
+    await db.transaction().execute(async (tx) => {
+      await sql`INSERT INTO alerts (id, dedup_key, rule_id, rule_title, level, first_seen, last_seen) VALUES ('q2', 'race|h', 'race', 'Race', 'low', now(), now())`.execute(tx);
+      reopening = call('PATCH', '/api/alerts/q1', 'analyst', { status: 'open' });
+      await waitFor('the reopening to wait for the new alert', async () =>
+        (await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(db)).rows[0]!.n > 0, 30_000, 20);
+    });
+    const res = await reopening!;
+    expect(res.status, res.body).toBe(409);
+    expect(res.json().message).toMatch(/q1 cannot be reopened: a newer open alert of the same dedup key was opened meanwhile/);
+    expect((await db.selectFrom('alerts').select('status').where('id', '=', 'q1').executeTakeFirstOrThrow()).status).toBe('closed');
+  });
+
+  const triageRows = (ids: string[]) => db.selectFrom('audit_log').selectAll().where('target', 'in', ids).where('action', '=', 'alert.triage').orderBy('id').execute();
+
+  it('acknowledges, assigns and closes many alerts at once, auditing each with the comment', async () => {
+    await insertAlerts(db, ['b1', 'b2', 'b3'].map((id) => row(id, { dedup_key: `bulk|${id}`, rule_id: 'bulk', rule_title: 'Bulk', host_name: id })));
+    const before = (await triageRows(['b1', 'b2', 'b3'])).length;
+    const ack = await call('POST', '/api/alerts/triage', 'analyst', { ids: ['b3', 'b1', 'b2'], action: 'ack', assignee: 'dana', comment: 'one campaign' });
+    expect(ack.status, ack.body).toBe(200);
+    expect(ack.json().items.map((i: any) => [i.id, i.status, i.assignee])).toEqual([['b3', 'acknowledged', 'dana'], ['b1', 'acknowledged', 'dana'], ['b2', 'acknowledged', 'dana']]);
+    const rows = await triageRows(['b1', 'b2', 'b3']);
+    expect(rows.length - before).toBe(3);
+    expect(rows.map((r) => [r.target, r.actor, (r.detail as any).to.status, (r.detail as any).comment, (r.detail as any).bulk]).sort()).toEqual([
+      ['b1', 'analyst', 'acknowledged', 'one campaign', 3], ['b2', 'analyst', 'acknowledged', 'one campaign', 3], ['b3', 'analyst', 'acknowledged', 'one campaign', 3],
+    ]);
+    expect((await call('GET', '/api/alerts/b2', 'viewer')).json().history).toEqual([
+      expect.objectContaining({ actor: 'analyst', from: { status: 'open', assignee: null, closeReason: null }, to: { status: 'acknowledged', assignee: 'dana', closeReason: null }, comment: 'one campaign', bulk: 3 }),
+    ]);
+    const closed = await call('POST', '/api/alerts/triage', 'analyst', { ids: ['b1', 'b2'], action: 'close', closeReason: 'true_positive', comment: 'contained' });
+    expect(closed.json().items.map((i: any) => [i.status, i.closeReason])).toEqual([['closed', 'true_positive'], ['closed', 'true_positive']]);
+    // Assigning is allowed on closed alerts too.
+    const assigned = await call('POST', '/api/alerts/triage', 'analyst', { ids: ['b1', 'b3'], action: 'assign', assignee: null });
+    expect(assigned.json().items.map((i: any) => [i.id, i.status, i.assignee])).toEqual([['b1', 'closed', null], ['b3', 'acknowledged', null]]);
+  });
+
+  it('changes nothing when any alert is refused, and says which and why', async () => {
+    await insertAlerts(db, [row('b4', { dedup_key: 'bulk|b4', rule_id: 'bulk', rule_title: 'Bulk', host_name: 'b4' })]);
+    const audited = (await triageRows(['b1', 'b3', 'b4'])).length;
+    const res = await call('POST', '/api/alerts/triage', 'analyst', { ids: ['b4', 'b1', 'nope', 'b3'], action: 'close', closeReason: 'benign', comment: 'noise' });
+    expect(res.status, res.body).toBe(409);
+    expect(res.json()).toEqual({
+      statusCode: 409, error: 'Conflict', message: 'nothing changed: 2 of 4 alert(s) cannot be changed by close',
+      refused: [{ id: 'b1', reason: 'alert b1 is closed already (true_positive): reopen it first to close it with another reason' }, { id: 'nope', reason: 'no alert "nope"' }],
+    });
+    const states = await db.selectFrom('alerts').select(['id', 'status']).where('id', 'in', ['b3', 'b4']).orderBy('id').execute();
+    expect(states).toEqual([{ id: 'b3', status: 'acknowledged' }, { id: 'b4', status: 'open' }]);
+    expect((await triageRows(['b1', 'b3', 'b4'])).length).toBe(audited);
+    const ack = await call('POST', '/api/alerts/triage', 'analyst', { ids: ['b4', 'b2'], action: 'ack' });
+    expect(ack.status).toBe(409);
+    expect(ack.json().refused).toEqual([{ id: 'b2', reason: expect.stringMatching(/b2 is closed: a closed alert accepts only reopening/) }]);
+    expect((await db.selectFrom('alerts').select('status').where('id', '=', 'b4').executeTakeFirstOrThrow()).status).toBe('open');
+  });
+
+  it('checks the request: 1 to 200 distinct ids, a close reason to close, an assignee to assign', async () => {
+    for (const [body, msg] of [
+      [{ ids: [], action: 'ack' }, /ids/], [{ ids: Array.from({ length: 201 }, (_, i) => `x${i}`), action: 'ack' }, /ids/],
+      [{ ids: ['b4', 'b4'], action: 'ack' }, /duplicate|unique|twice/], [{ ids: ['b4'], action: 'close' }, /closeReason is required/],
+      [{ ids: ['b4'], action: 'assign' }, /assignee is required/], [{ ids: ['b4'], action: 'ack', closeReason: 'benign' }, /closeReason goes with action "close"/],
+      [{ ids: ['b4'], action: 'delete' }, /action/],
+    ] as const) {
+      const res = await call('POST', '/api/alerts/triage', 'analyst', body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.json().message, JSON.stringify(body)).toMatch(msg);
+    }
+    // 200 ids are accepted in one go (and here all refused, as none exists but b4).
+    const many = await call('POST', '/api/alerts/triage', 'analyst', { ids: ['b4', ...Array.from({ length: 199 }, (_, i) => `x${i}`)], action: 'ack' });
+    expect(many.status).toBe(409);
+    expect(many.json().refused.length).toBe(199);
+  });
+
+  it('needs the CSRF header when the session cookie carries the request, like every other change', async () => {
+    const cookie = `soc_session=${tokens.analyst}`;
+    const payload = { ids: ['b4'], action: 'ack' };
+    const bare = await app.inject({ method: 'POST', url: '/api/alerts/triage', headers: { cookie }, payload });
+    expect(bare.statusCode).toBe(403);
+    expect(bare.json().message).toMatch(/x-minisoc-request/);
+    expect((await db.selectFrom('alerts').select('status').where('id', '=', 'b4').executeTakeFirstOrThrow()).status).toBe('open');
+    const ok = await app.inject({ method: 'POST', url: '/api/alerts/triage', headers: { cookie, 'x-minisoc-request': '1' }, payload });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().items[0]).toMatchObject({ id: 'b4', status: 'acknowledged' });
   });
 });
 
@@ -384,10 +595,10 @@ describe('OpenAPI', () => {
   it('documents every API route with its schemas at /api/docs/json', async () => {
     const doc = (await call('GET', '/api/docs/json')).json();
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/api/incidents', '/api/alerts/{id}', '/api/alerts/{id}/filter', '/api/suppressions', '/api/events', '/api/network', '/api/export', '/api/stats', '/api/rules', '/api/dlq', '/api/login']) {
+    for (const p of ['/api/incidents', '/api/alerts/{id}', '/api/alerts/triage', '/api/alerts/{id}/filter', '/api/suppressions', '/api/events', '/api/network', '/api/export', '/api/stats', '/api/rules', '/api/dlq', '/api/login']) {
       expect(doc.paths, p).toHaveProperty([p]);
     }
-    expect(doc.paths['/api/incidents'].get.parameters.map((x: any) => x.name)).toEqual(expect.arrayContaining(['status', 'severity', 'technique', 'cursor']));
+    expect(doc.paths['/api/incidents'].get.parameters.map((x: any) => x.name)).toEqual(expect.arrayContaining(['status', 'severity', 'technique', 'q', 'cursor']));
     expect((await call('GET', '/api/docs')).body).toMatch(/MiniSOC API/);
   });
 });

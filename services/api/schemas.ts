@@ -1,7 +1,7 @@
 // The JSON schemas (TypeBox) of the API's items and query strings; route types come from these.
 import { Type, type TSchema } from 'typebox';
 import { SEVERITIES } from '../core/topology.js';
-import { ALERT_STATUSES, CLOSE_REASONS } from './queries/incidents.js';
+import { ALERT_STATUSES, BULK_ACTIONS, CLOSE_REASONS, HISTORY_LIMIT, MAX_BULK_IDS, MAX_SEARCH_CHARS, MAX_SEARCH_TERMS } from './queries/incidents.js';
 import { SUPPRESSION_FIELDS } from './queries/suppressions.js';
 import { ENTITY_KINDS, NEIGHBOURS_MAX_TOP, TIMELINE_MAX_LIMIT, TIMELINE_ROLES } from './queries/timeline.js';
 
@@ -14,10 +14,27 @@ export const Limit = (max: number, def: number) => Type.Integer({ minimum: 1, ma
 const Cursor = Type.String({ maxLength: 2000, description: 'nextCursor of the previous page' });
 const When = (what: string) => Type.String({ maxLength: 64, description: `${what}: an ISO time or a duration before now (15m, 2h, 7d)` });
 
+const Named = Type.Object({ id: Str, name: Type.String({ description: "the ATT&CK name; '' when the shipped table does not know the id" }) });
+
 export const Incident = Type.Object({
-  id: Str, ruleId: Str, ruleTitle: Str, level: Str, score: Type.Number(), status: Str, count: Type.Integer(),
-  firstSeen: Time, lastSeen: Time, techniques: Type.Array(Str), tactics: Type.Array(Str), tags: Type.Array(Str),
+  id: Str, dedupKey: Type.String({ description: 'the rule and entity values repeats are folded by' }), ruleId: Str, ruleTitle: Str, level: Str, score: Type.Number(), status: Str, count: Type.Integer(),
+  firstSeen: Time, lastSeen: Time, techniques: Type.Array(Str), tactics: Type.Array(Str),
+  mitre: Type.Object({ techniques: Type.Array(Named), tactics: Type.Array(Named) }, { description: 'techniques and tactics with their ATT&CK names, in the order of techniques and tactics' }),
+  tags: Type.Array(Str),
   hostName: NStr, userName: NStr, sourceIp: NStr, destinationIp: NStr, agentId: NStr, assignee: NStr, closeReason: NStr, description: NStr,
+});
+
+const TriageState = Type.Object({ status: Str, assignee: NStr, closeReason: NStr });
+
+export const HistoryEntry = Type.Object({
+  at: Time, actor: Str, action: Str, from: Nullable(TriageState), to: Nullable(TriageState), comment: NStr,
+  bulk: Type.Optional(Type.Integer({ description: 'how many alerts the same bulk change made' })),
+});
+
+export const AlertDetail = Type.Object({
+  alert: Type.Intersect([Incident, Type.Object({ doc: Type.Unknown() })]),
+  events: Type.Array(Type.Unknown()),
+  history: Type.Array(HistoryEntry, { description: `the alert's audit rows, oldest first (at most ${HISTORY_LIMIT}): who changed what, when, with which comment` }),
 });
 
 export const IncidentFilters = {
@@ -26,6 +43,8 @@ export const IncidentFilters = {
   rule: Type.Optional(Type.String({ maxLength: 200 })),
   host: Type.Optional(Type.String({ maxLength: 255 })),
   technique: Type.Optional(Type.String({ maxLength: 16, description: 'MITRE ATT&CK technique (T1110 also matches T1110.001)' })),
+  q: Type.Optional(Type.String({ maxLength: MAX_SEARCH_CHARS, description: `up to ${MAX_SEARCH_TERMS} words, each found (case-insensitive) in the rule title or id, host, user, source or destination address or a technique id, or the alert id` })),
+  dedup: Type.Optional(Type.String({ maxLength: 1000, description: 'exactly this dedup key' })),
   since: Type.Optional(When('last seen at or after')),
   until: Type.Optional(When('first seen before')),
 };
@@ -43,6 +62,19 @@ export const Triage = Type.Object({
   assignee: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
   comment: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
 }, { additionalProperties: false });
+
+export const BulkTriage = Type.Object({
+  ids: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: MAX_BULK_IDS, uniqueItems: true }),
+  action: Type.Enum([...BULK_ACTIONS], { description: 'ack (acknowledge), close (needs closeReason) or assign (needs assignee)' }),
+  closeReason: Type.Optional(Type.Enum([...CLOSE_REASONS])),
+  assignee: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64, description: 'ack: assign too; assign: the assignee (null unassigns)' }))),
+  comment: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: "kept in each alert's audit row" })),
+}, { additionalProperties: false });
+
+export const BulkRefused = Type.Object({
+  statusCode: Type.Integer(), error: Str, message: Str,
+  refused: Type.Array(Type.Object({ id: Str, reason: Str }), { description: 'the ids that could not be changed and why; nothing was changed' }),
+});
 
 export const Suppression = Type.Object({
   id: Str, ruleId: Str, field: Str, value: Str, until: Time, reason: Str, createdBy: Str, createdAt: Time, hits: Type.Integer(), active: Type.Boolean(),

@@ -2,9 +2,14 @@
 // the dashboard compiles against (web/src/lib/api.ts imports these as types only, so nothing of the server ships).
 import type { Static } from 'typebox';
 import type { AgentSchema, CommandSchema } from '../command/schemas.js';
-import type { AuditItem, DeadLetter, EventItem, FilterPreview, GraphEdge, GraphNode, Incident, RuleItem, SavedFilter, Stats, Timeline, TimelineItem, UserItem } from './schemas.js';
+import type { AlertDetail, AuditItem, BulkRefused, BulkTriage, DeadLetter, EventItem, FilterPreview, GraphEdge, GraphNode, HistoryEntry, Incident, RuleItem, SavedFilter, Stats, Timeline, TimelineItem, Triage, UserItem } from './schemas.js';
 
 export type IncidentT = Static<typeof Incident>;
+export type AlertDetailT = Static<typeof AlertDetail>;
+export type HistoryEntryT = Static<typeof HistoryEntry>;
+export type TriageT = Static<typeof Triage>;
+export type BulkTriageT = Static<typeof BulkTriage>;
+export type BulkRefusedT = Static<typeof BulkRefused>;
 export type EventItemT = Static<typeof EventItem>;
 export type GraphNodeT = Static<typeof GraphNode>;
 export type GraphEdgeT = Static<typeof GraphEdge>;

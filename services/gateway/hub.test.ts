@@ -1,7 +1,7 @@
 // The hub's bookkeeping with sockets whose backlog the test sets: skipping, exact carried totals, shedding.
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../core/proto.js';
-import { DEFAULT_LIMITS, Hub, type ClientSocket } from './hub.js';
+import { DEFAULT_LIMITS, Hub, incidentItem, type ClientSocket } from './hub.js';
 
 class Socket implements ClientSocket {
   bufferedAmount = 0;
@@ -81,5 +81,18 @@ describe('Hub', () => {
     hub.setLag({ 'ENRICHED/store': 4 });
     hub.stats();
     expect(s.of('stats')[0]).toEqual({ type: 'stats', eventsPerSecond: 20, perSource: { web: 15, dns: 5 }, lag: { 'ENRICHED/store': 4 } });
+  });
+
+  it('sends an alert as an incident item with its dedup key and ATT&CK names, as /api/incidents lists it', () => {
+    const item = incidentItem({
+      id: 'm-2', dedup_key: 'ssh-brute|host.name=web-1', rule_id: 'ssh-brute', rule_title: 'SSH brute force', level: 'high', timestamp: '2026-11-22T10:00:00Z',
+      techniques: [{ id: 'T1110.001', name: 'Brute Force: Password Guessing', tactics: ['credential-access'] }, { id: '', name: '', tactics: [] }],
+    });
+    expect(item).toMatchObject({
+      id: 'm-2', dedupKey: 'ssh-brute|host.name=web-1', techniques: ['T1110.001'], tactics: ['credential-access'],
+      mitre: { techniques: [{ id: 'T1110.001', name: 'Brute Force: Password Guessing' }], tactics: [{ id: 'credential-access', name: 'Credential Access' }] },
+    });
+    // An alert without a dedup key folds under its own id.
+    expect(incidentItem({ id: 'm-3', rule_id: 'r', timestamp: '2026-11-22T10:00:00Z' }).dedupKey).toBe('m-3');
   });
 });

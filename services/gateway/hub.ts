@@ -1,6 +1,7 @@
 // The gateway's fan-out: per-client filters, sampled event display with exact counts, slow-client shedding.
 import { fieldGetter } from '../core/ecs.js';
 import type { AgentStatus, Alert, Event } from '../core/proto.js';
+import { tacticName } from '../detect/mitre/index.js';
 import { gatewayMetrics } from './metrics.js';
 
 export interface GatewayLimits {
@@ -56,13 +57,18 @@ export function compactEvent(e: Event, sourceId: string): CompactEvent {
   };
 }
 
-/** An Alert message as an incident item of /api/incidents (a new alert is open and unassigned). */
+/**
+ * An Alert message as an incident item of /api/incidents (a new alert is open and unassigned). Its id is the match's;
+ * a repeat folded by the store into an open alert has no row of its own, so the dashboard finds it by `dedupKey`.
+ */
 export function incidentItem(a: Alert): Record<string, unknown> {
-  const techniques = a.techniques ?? [];
+  const techniques = (a.techniques ?? []).filter((t) => t.id);
+  const tactics = [...new Set(techniques.flatMap((t) => t.tactics ?? []))];
   return {
-    id: a.id, ruleId: a.rule_id, ruleTitle: a.rule_title, level: a.level, score: a.score ?? 0, status: 'open', count: a.count || 1,
-    firstSeen: a.first_seen || a.timestamp, lastSeen: a.timestamp, techniques: techniques.map((t) => t.id).filter(Boolean),
-    tactics: [...new Set(techniques.flatMap((t) => t.tactics ?? []))], tags: a.tags ?? [], hostName: a.host_name || null,
+    id: a.id, dedupKey: a.dedup_key || a.id, ruleId: a.rule_id, ruleTitle: a.rule_title, level: a.level, score: a.score ?? 0, status: 'open', count: a.count || 1,
+    firstSeen: a.first_seen || a.timestamp, lastSeen: a.timestamp, techniques: techniques.map((t) => t.id),
+    tactics, mitre: { techniques: techniques.map((t) => ({ id: t.id, name: t.name ?? '' })), tactics: tactics.map((id) => ({ id, name: tacticName(id) ?? '' })) },
+    tags: a.tags ?? [], hostName: a.host_name || null,
     userName: a.user_name || null, sourceIp: a.source_ip || null, destinationIp: a.destination_ip || null, agentId: a.agent_id || null,
     assignee: null, closeReason: null, description: a.description ?? '',
   };

@@ -30,7 +30,9 @@ afterAll(async () => {
 
 describe('webPlugin', () => {
   it('serves index.html at / and at every path of the app, never cached', async () => {
-    for (const url of ['/', '/incidents', '/network?node=10.0.0.1', '/agents/a-1', '/timeline/ip/10.0.0.5', '/timeline/process/powershell.exe?since=7d']) {
+    // An incident's own address, also for an id with dots (the offline alert's embeds the agent id); a timeline's.
+    for (const url of ['/', '/incidents', '/network?node=10.0.0.1', '/agents/a-1', '/incidents/9b1de0c4f2a1?q=ssh',
+      '/incidents/minisoc-agent-offline%3Aweb.example.com%3A1733212800000', '/timeline/ip/10.0.0.5', '/timeline/process/powershell.exe?since=7d']) {
       const res = await app.inject({ url });
       expect(res.statusCode, url).toBe(200);
       expect(res.body).toContain('<title>MiniSOC</title>');

@@ -10,6 +10,7 @@ export function registerAnalystCommands(program: Command): void {
     .option('--rule <id>', 'only this rule')
     .option('--host <name>', 'only this host')
     .option('--technique <id>', 'MITRE ATT&CK technique (T1110 also matches its sub-techniques)')
+    .option('--q <text>', 'search: each word in the rule title or id, host, user, an address or a technique id (case-insensitive), or the alert id')
     .option('--since <when>', 'last seen after: a duration (15m, 2h, 7d) or an ISO time')
     .option('--until <when>', 'first seen before')
     .option('--sort <by>', 'time or score', 'time')
@@ -17,17 +18,19 @@ export function registerAnalystCommands(program: Command): void {
     .option('--json', 'one JSON object per line')
     .action(lazy(() => import('./incidents.js'), (m) => m.incidents));
 
-  const alerts = program.command('alerts').description('look at and triage one alert');
-  alerts.command('show').argument('<id>').description('the alert and the events that raised it')
+  const alerts = program.command('alerts').description('look at and triage alerts');
+  alerts.command('show').argument('<id>').description('the alert, the events that raised it and its triage history')
     .option('--json', 'as one JSON document').action(lazy(() => import('./incidents.js'), (m) => m.alertsShow));
-  alerts.command('ack').argument('<id>').description('acknowledge (audited as cli:<your user>)')
-    .option('--assignee <name>', 'assign it too').option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsAck));
-  alerts.command('close').argument('<id>').description('close with a reason (audited); --filter also saves a filter for a false positive')
+  alerts.command('ack').argument('<ids...>').description('acknowledge one or more alerts, all or none (audited as cli:<your user>)')
+    .option('--assignee <name>', 'assign them too').option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsAck));
+  alerts.command('close').argument('<ids...>').description('close one or more alerts with a reason, all or none (audited); --filter (one alert) also saves a filter for a false positive')
     .requiredOption('--reason <reason>', 'true_positive, false_positive, benign or duplicate')
     .option('--comment <text>', 'a note for the audit log')
     .option('--filter', 'false_positive or benign: also save the proposed Sigma filter, so the same activity stops alerting (see soc alerts filter)')
     .option('--fields <list>', 'with --filter: the event fields the filter selects on (comma separated)')
     .action(lazy(() => import('./incidents.js'), (m) => m.alertsClose));
+  alerts.command('reopen').argument('<id>').description('reopen a closed alert (refused when its dedup key has a newer open alert)')
+    .option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsReopen));
   alerts.command('filter').argument('<id>')
     .description('the Sigma filter proposed for a false positive (YAML on stdout, the fields on offer on stderr); --save or --from saves one into RULES_FILTERS_DIR')
     .option('--fields <list>', 'the event fields to select on (comma separated; default: host, user, source address, process)')
@@ -54,7 +57,7 @@ export function registerAnalystCommands(program: Command): void {
     .option('--since <when>', 'a duration (15m, 2h, 7d) or an ISO time')
     .option('--until <when>', 'an ISO time or a duration before now')
     .option('--host <name>').option('--source <id>').option('--category <name>').option('--user <name>')
-    .option('--q <text>', 'text the message contains')
+    .option('--q <text>', 'events: text the message contains; alerts: words of the incidents search (soc incidents --q)')
     .option('--filter <expr...>', 'field=value or field~prefix on the ECS document')
     .option('--status <list>', 'alerts: status').option('--severity <list>', 'alerts: severity').option('--rule <id>', 'alerts: rule')
     .action(lazy(() => import('./export.js'), (m) => m.exportCommand));

@@ -1,8 +1,8 @@
-// `soc incidents` and `soc alerts show|ack|close|filter`: the API's incident and filter queries from the command line.
+// `soc incidents` and `soc alerts show|ack|close|reopen|filter`: the API's incident and filter queries from the command line.
 import { userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { FILTERABLE_REASONS, previewFilter, saveFilter } from '../../services/api/queries/filters.js';
-import { getAlert, listIncidents, triageAlert, CLOSE_REASONS, type CloseReason, type IncidentQuery } from '../../services/api/queries/incidents.js';
+import { alertHistory, bulkTriage, getAlert, listIncidents, triageAlert, CLOSE_REASONS, type BulkTriage, type CloseReason, type HistoryEntry, type Incident, type IncidentQuery } from '../../services/api/queries/incidents.js';
 import { loadConfig } from '../../services/core/config.js';
 import { createDb, type Db } from '../../services/core/db/index.js';
 import { ConfigError } from '../../services/core/errors.js';
@@ -47,27 +47,53 @@ export async function incidents(o: IncidentQuery & { limit: string; json?: boole
   if (!o.json) process.stderr.write(`${items.length} incident(s)\n`);
 }
 
+/** "T1110.001 Brute Force: Password Guessing, T1046 Network Service Discovery": ids with their ATT&CK names. */
+function named(list: { id: string; name: string }[]): string {
+  return list.map((x) => (x.name ? `${x.id} ${x.name}` : x.id)).join(', ');
+}
+
+/** One line of an alert's history: when, who, what changed, and the comment. */
+export function historyLine(h: HistoryEntry): string {
+  const state = (s: HistoryEntry['to']) => (s ? `${s.status}${s.closeReason ? ` (${s.closeReason})` : ''}${s.assignee ? ` @${s.assignee}` : ''}` : '?');
+  const change = h.from && h.to && state(h.from) !== state(h.to) ? `${state(h.from)} -> ${state(h.to)}` : 'comment';
+  return `  ${h.at}  ${h.actor}  ${change}${h.bulk ? ` (bulk of ${h.bulk})` : ''}${h.comment ? `: ${JSON.stringify(h.comment)}` : ''}`;
+}
+
 export async function alertsShow(id: string, o: { json?: boolean }): Promise<void> {
-  const a = await withDb((db) => getAlert(db, id));
-  if (o.json) { process.stdout.write(JSON.stringify(a) + '\n'); return; }
+  const { a, history } = await withDb(async (db) => ({ a: await getAlert(db, id), history: await alertHistory(db, id) }));
+  if (o.json) { process.stdout.write(JSON.stringify({ ...a, history }) + '\n'); return; }
   const x = a.alert;
   const lines = [
     `${x.id}  ${x.level}  ${x.status}${x.closeReason ? ` (${x.closeReason})` : ''}  score ${x.score}  x${x.count}`,
     `rule:      ${x.ruleTitle} (${x.ruleId})`,
     `seen:      ${x.firstSeen} .. ${x.lastSeen}`,
     `entities:  host ${x.hostName ?? '-'}  user ${x.userName ?? '-'}  ${x.sourceIp ?? '-'} -> ${x.destinationIp ?? '-'}`,
-    `mitre:     ${x.techniques.join(', ') || '-'}  ${x.tactics.join(', ')}`,
+    `mitre:     ${named(x.mitre.techniques) || '-'}${x.mitre.tactics.length ? `  (${x.mitre.tactics.map((t) => t.name || t.id).join(', ')})` : ''}`,
     `assignee:  ${x.assignee ?? '-'}`,
     ...(x.description ? [`           ${x.description}`] : []),
+    `history (${history.length}):`,
+    ...history.map(historyLine),
     `events (${a.events.length}):`,
     ...a.events.map((e) => `  ${JSON.stringify(e)}`),
   ];
   process.stdout.write(lines.map(terminalSafe).join('\n') + '\n');
 }
 
-export async function alertsAck(id: string, o: { assignee?: string; comment?: string }): Promise<void> {
-  const a = await withDb((db) => triageAlert(db, id, { status: 'acknowledged', assignee: o.assignee, comment: o.comment }, cliActor()));
-  process.stdout.write(`${a.id} acknowledged${a.assignee ? `, assigned to ${a.assignee}` : ''}\n`);
+/** A bulk change, all or none; a refusal names every id refused and why, and changes nothing. */
+async function bulk(db: Db, b: BulkTriage): Promise<Incident[]> {
+  const r = await bulkTriage(db, b, cliActor());
+  if (r.ok) return r.items;
+  throw new ConfigError(terminalSafe(`nothing changed: ${r.refused.length} of ${b.ids.length} alert(s) refused\n${r.refused.map((x) => `  ${x.id}: ${x.reason}`).join('\n')}`));
+}
+
+export async function alertsAck(ids: string[], o: { assignee?: string; comment?: string }): Promise<void> {
+  const items = await withDb((db) => bulk(db, { ids, action: 'ack', assignee: o.assignee, comment: o.comment }));
+  process.stdout.write(items.map((a) => `${a.id} acknowledged${a.assignee ? `, assigned to ${a.assignee}` : ''}\n`).join(''));
+}
+
+export async function alertsReopen(id: string, o: { comment?: string }): Promise<void> {
+  const a = await withDb((db) => triageAlert(db, id, { status: 'open', comment: o.comment }, cliActor()));
+  process.stdout.write(`${a.id} reopened\n`);
 }
 
 function fieldList(v: string | undefined): string[] | undefined {
@@ -82,15 +108,18 @@ function savedLine(s: { file: string; matchesEvent: boolean | null }): string {
   return `filter saved to ${s.file} (${drops}); the detect service loads it within seconds\n`;
 }
 
-export async function alertsClose(id: string, o: { reason: string; comment?: string; filter?: boolean; fields?: string }): Promise<void> {
+export async function alertsClose(ids: string[], o: { reason: string; comment?: string; filter?: boolean; fields?: string }): Promise<void> {
   if (!(CLOSE_REASONS as readonly string[]).includes(o.reason)) throw new ConfigError(`--reason ${JSON.stringify(o.reason)}: expected one of ${CLOSE_REASONS.join(', ')}`);
   if (o.fields !== undefined && !o.filter) throw new ConfigError('--fields goes with --filter');
   if (o.filter && !(FILTERABLE_REASONS as readonly string[]).includes(o.reason)) throw new ConfigError(`--filter goes with --reason ${FILTERABLE_REASONS.join(' or ')}`);
+  // A filter is made from one alert's event: several alerts would each propose their own.
+  if (o.filter && ids.length !== 1) throw new ConfigError(`--filter saves the filter of one alert; ${ids.length} were given`);
   const fields = fieldList(o.fields);
   await withDb(async (db) => {
-    const a = await triageAlert(db, id, { status: 'closed', closeReason: o.reason as CloseReason, comment: o.comment }, cliActor());
-    process.stdout.write(`${a.id} closed (${a.closeReason})\n`);
+    const items = await bulk(db, { ids, action: 'close', closeReason: o.reason as CloseReason, comment: o.comment });
+    process.stdout.write(items.map((a) => `${a.id} closed (${a.closeReason})\n`).join(''));
     if (!o.filter) return;
+    const id = ids[0]!;
     const config = loadConfig();
     const p = await previewFilter(db, config, id, cliActor(), fields);
     process.stdout.write(savedLine(await saveFilter(db, config, id, p.yaml, cliActor(), o.comment)));

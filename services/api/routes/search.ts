@@ -6,6 +6,7 @@ import type { Db } from '../../core/db/index.js';
 import { authErrors, page } from '../../core/http.js';
 import { searchEvents } from '../queries/events.js';
 import { EXPORT_FORMATS, EXPORT_KINDS, startExport } from '../queries/export.js';
+import { MAX_SEARCH_CHARS } from '../queries/incidents.js';
 import { networkGraph } from '../queries/network.js';
 import { EventFilters, EventItem, EventsQuery, GraphEdge, GraphNode, IncidentFilters, Limit } from '../schemas.js';
 import { requireRole } from '../../auth/plugin.js';
@@ -43,6 +44,8 @@ export function searchRoutes(db: () => Db, exportPool: () => pg.Pool): FastifyPl
           kind: Type.Enum([...EXPORT_KINDS], { default: 'events' }),
           format: Type.Enum([...EXPORT_FORMATS], { default: 'csv' }),
           ...EventFilters, ...IncidentFilters,
+          // Both listings search text under the same name: events their message, alerts their titles, ids and entities.
+          q: Type.Optional(Type.String({ maxLength: 500, description: `events: text the message contains; alerts: words of the incidents' search (at most ${MAX_SEARCH_CHARS} characters)` })),
         }, { additionalProperties: false }),
         response: { 200: { description: 'the export file', content: { 'text/csv': { schema: {} }, 'application/x-ndjson': { schema: {} } } }, ...authErrors },
       },

@@ -3,11 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db/index.js';
-import { authErrors, errorSchema, page } from '../../core/http.js';
+import { authErrors, errorBody, errorSchema, page } from '../../core/http.js';
 import { previewFilter, saveFilter } from '../queries/filters.js';
-import { getAlert, listIncidents, triageAlert } from '../queries/incidents.js';
+import { alertHistory, bulkTriage, getAlert, listIncidents, MAX_BULK_IDS, triageAlert } from '../queries/incidents.js';
 import { createSuppression, deleteSuppression, listSuppressions } from '../queries/suppressions.js';
-import { FilterPreview, FilterQuery, Incident, IncidentsQuery, NewFilter, NewSuppression, SavedFilter, Suppression, Triage } from '../schemas.js';
+import { AlertDetail, BulkRefused, BulkTriage, FilterPreview, FilterQuery, Incident, IncidentsQuery, NewFilter, NewSuppression, SavedFilter, Suppression, Triage } from '../schemas.js';
 import { requireRole } from '../../auth/plugin.js';
 
 const AlertId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
@@ -32,18 +32,41 @@ export function triageRoutes(db: () => Db, reads: () => Db, config: Config): Fas
     app.get('/api/alerts/:id', {
       preHandler: viewer,
       schema: {
-        tags: ['incidents'], summary: 'One alert with the events that raised it', params: AlertId,
-        response: { 200: Type.Object({ alert: Type.Intersect([Incident, Type.Object({ doc: Type.Unknown() })]), events: Type.Array(Type.Unknown()) }), 404: errorSchema, ...authErrors },
+        tags: ['incidents'], summary: 'One alert with the events that raised it and its triage history', params: AlertId,
+        response: { 200: AlertDetail, 404: errorSchema, ...authErrors },
       },
-    }, async (req) => getAlert(reads(), req.params.id));
+    }, async (req) => {
+      const r = reads();
+      const [one, history] = await Promise.all([getAlert(r, req.params.id), alertHistory(r, req.params.id)]);
+      return { ...one, history };
+    });
 
     app.patch('/api/alerts/:id', {
       preHandler: analyst,
       schema: {
-        tags: ['incidents'], summary: 'Triage: status (closing needs closeReason), assignee, comment; audited',
+        tags: ['incidents'],
+        summary: 'Triage: status (closing needs closeReason), assignee, comment; audited',
+        description: 'A closed alert accepts only status "open" (reopen), an assignee or a comment (409 otherwise). Reopening answers 409 '
+          + 'when the same dedup key already has an alert that is not closed (the message names it).',
         params: AlertId, body: Triage, response: { 200: Incident, 404: errorSchema, 409: errorSchema, ...authErrors },
       },
     }, async (req) => triageAlert(db(), req.params.id, req.body, req.user!.name));
+
+    app.post('/api/alerts/triage', {
+      preHandler: analyst,
+      schema: {
+        tags: ['incidents'],
+        summary: `Bulk triage of 1 to ${MAX_BULK_IDS} alerts (ack, close, assign), all or none in one transaction; audited per alert`,
+        description: 'When any id cannot be changed (unknown, or closed for ack and close), nothing is changed and the answer is 409 with '
+          + '`refused`: each such id and why.',
+        body: BulkTriage, response: { 200: Type.Object({ items: Type.Array(Incident) }), 409: BulkRefused, ...authErrors },
+      },
+    }, async (req, reply) => {
+      const r = await bulkTriage(db(), req.body, req.user!.name);
+      if (r.ok) return { items: r.items };
+      const n = req.body.ids.length;
+      return reply.code(409).send({ ...errorBody(409, `nothing changed: ${r.refused.length} of ${n} alert(s) cannot be changed by ${req.body.action}`), refused: r.refused });
+    });
 
     app.get('/api/alerts/:id/filter', {
       preHandler: viewer,

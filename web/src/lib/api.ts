@@ -1,11 +1,21 @@
 // The HTTP API as the dashboard uses it: typed items of the shared contract and one fetch wrapper. The item
 // types come from the server's TypeBox schemas (services/api/types.ts), so a change there fails svelte-check here.
-import type { AgentT, AuditItemT, CommandT, EntityKindT, EventItemT, FilterPreviewT, GraphEdgeT, GraphNodeT, IncidentT, RuleItemT, SavedFilterT, StatsT, TimelineItemT, TimelineT, UserItemT } from '../../../services/api/types';
+import type {
+  AgentT, AlertDetailT, AuditItemT, BulkRefusedT, BulkTriageT, CommandT, EntityKindT, EventItemT, FilterPreviewT, GraphEdgeT, GraphNodeT, HistoryEntryT, IncidentT,
+  RuleItemT, SavedFilterT, StatsT, TimelineItemT, TimelineT, TriageT, UserItemT,
+} from '../../../services/api/types';
 
 export type Role = 'viewer' | 'analyst' | 'admin';
 export interface User { name: string; role: Role }
 
 export type Incident = IncidentT;
+/** GET /api/alerts/:id: the alert (with its document), its events and its triage history. */
+export type AlertDetail = AlertDetailT;
+export type HistoryEntry = HistoryEntryT;
+/** PATCH /api/alerts/:id and POST /api/alerts/triage bodies, and the latter's refusal. */
+export type Triage = TriageT;
+export type BulkTriage = BulkTriageT;
+export type BulkRefused = BulkRefusedT;
 
 /** `malicious` is set by the dashboard on live events. */
 export type EventItem = Omit<EventItemT, 'doc'> & { doc?: Record<string, unknown>; malicious?: boolean };
@@ -35,7 +45,8 @@ export type UserItem = Omit<UserItemT, 'role'> & { role: Role };
 export type AuditItem = AuditItemT;
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  /** `body`: the parsed error answer, for the fields beyond the message (a bulk refusal's `refused`). */
+  constructor(readonly status: number, message: string, readonly body: unknown = null) { super(message); }
 }
 
 /** Called when the server says the session is gone, so the app can show the login page. */
@@ -56,7 +67,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   if (!res.ok) {
     if (res.status === 401 && path !== '/api/login') onUnauthorized();
     const message = (data as { message?: string } | null)?.message ?? `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, message);
+    throw new ApiError(res.status, message, data);
   }
   return data as T;
 }

@@ -8,6 +8,11 @@ const KEEP_EVENTS = 300;
 /** Seconds of events/s history per source for the chart. */
 export const HISTORY_S = 90;
 const KEEP_ALERTS = 50;
+/** Alert ids remembered so a message delivered twice is not counted twice in its fold. */
+const KEEP_ALERT_IDS = 1000;
+
+/** New alerts of one dedup key (rule and entities) since the page opened: the latest and how many. */
+export interface AlertFold { key: string; alert: Incident; count: number }
 
 type ServerMessage =
   | { type: 'hello'; user: unknown }
@@ -32,6 +37,8 @@ class Live {
   /** events/s per source, one point per stats message, oldest first. */
   history = $state.raw<Record<string, number[]>>({});
   alerts = $state.raw<Incident[]>([]);
+  /** The same alerts folded by dedup key, most recent first: repeats of one condition are one line with a count. */
+  alertFolds = $state.raw<AlertFold[]>([]);
   agentUpdates = $state.raw<Record<string, Partial<Agent>>>({});
   dropped = $state(0);
   error = $state('');
@@ -42,6 +49,7 @@ class Live {
   private pending: EventItem[] = [];
   private pendingTotal = 0;
   private frame = 0;
+  private alertIds = new Set<string>();
 
   start(): void {
     this.wanted = true;
@@ -101,6 +109,7 @@ class Live {
         break;
       case 'alert':
         this.alerts = [m.alert, ...this.alerts.filter((a) => a.id !== m.alert.id)].slice(0, KEEP_ALERTS);
+        this.fold(m.alert);
         break;
       case 'agent':
         this.agentUpdates = { ...this.agentUpdates, [m.agent.id]: { ...this.agentUpdates[m.agent.id], ...m.agent } };
@@ -121,6 +130,19 @@ class Live {
       case 'error': this.error = m.message; break;
       default: break;
     }
+  }
+
+  private fold(a: Incident): void {
+    const key = a.dedupKey || a.id;
+    const prev = this.alertFolds.find((f) => f.key === key);
+    const repeat = this.alertIds.has(a.id);
+    if (!repeat) {
+      this.alertIds.add(a.id);
+      // A Set iterates in insertion order: the first is the oldest.
+      if (this.alertIds.size > KEEP_ALERT_IDS) this.alertIds.delete(this.alertIds.values().next().value!);
+    }
+    const count = (prev?.count ?? 0) + (repeat ? 0 : 1);
+    this.alertFolds = [{ key, alert: a, count }, ...this.alertFolds.filter((f) => f.key !== key)].slice(0, KEEP_ALERTS);
   }
 
   private applyEvents(): void {

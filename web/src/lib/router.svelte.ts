@@ -14,6 +14,13 @@ class Router {
     this.sync();
   }
 
+  /** Changes the address without a new history entry (a filter typed in, a link resolved): Back skips it. */
+  replace(to: string): void {
+    if (to === location.pathname + location.search) return;
+    history.replaceState(null, '', to);
+    this.sync();
+  }
+
   private sync(): void {
     this.path = location.pathname;
     this.search = location.search;

@@ -7,6 +7,7 @@ import * as sourceKind from './2026-12-02-005-source-kind.js';
 import * as partitionFunctions from './2026-12-03-006-partition-functions.js';
 import * as timelineIndexes from './2026-12-03-007-timeline-indexes.js';
 import * as eventSearch from './2026-12-03-009-event-search.js';
+import * as auditTarget from './2026-12-03-010-audit-target.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22-001-initial': initial,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03-006-partition-functions': partitionFunctions,
   '2026-12-03-007-timeline-indexes': timelineIndexes,
   '2026-12-03-009-event-search': eventSearch,
+  '2026-12-03-010-audit-target': auditTarget,
 };
