@@ -1,27 +1,10 @@
 // The store core: events, alerts and dead letters to the rows the database takes, without I/O.
 import { toEcs } from '../core/ecs.js';
+import type { EventsTable } from '../core/db/schema.js';
 import type { Alert, DeadLetter, Event } from '../core/proto.js';
 
-export interface EventRow {
-  id: string;
-  ts: string;
-  source_id: string;
-  kind: string | null;
-  category: string[];
-  action: string | null;
-  outcome: string | null;
-  host_name: string | null;
-  agent_id: string | null;
-  user_name: string | null;
-  source_ip: string | null;
-  source_port: number | null;
-  destination_ip: string | null;
-  destination_port: number | null;
-  process_name: string | null;
-  message: string | null;
-  tags: string[];
-  doc: Record<string, unknown>;
-}
+/** An events row as the store writes it: the table's columns, with the time as text and the document as an object. */
+export type EventRow = Omit<EventsTable, 'ts' | 'doc' | 'ingested_at'> & { ts: string; doc: Record<string, unknown> };
 
 const orNull = (v: string | null | undefined): string | null => (v ? v : null);
 const portOrNull = (v: number | null | undefined): number | null => (v ? v : null);
