@@ -2,7 +2,8 @@
 // filesystem shared with the API): an alert closed as a false positive, its proposed Sigma filter saved (API and CLI)
 // into the KV bucket RULE_FILTERS, detect loading it so the same event no longer alerts while other events of the rule
 // still do (also for the first batch after a restart), a broken value skipped alone, the rule counts (API and soc rules
-// list), and the filter lifted again (API and CLI) so the event alerts once more.
+// list), the filter lifted again (API and CLI) so the event alerts once more, and a filter an earlier version saved as a
+// file (RULES_FILTERS_DIR) still in force.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -35,6 +36,7 @@ let database: TestDatabase;
 let rulesDir: string;
 let apiDir: string;
 let detectDir: string;
+let legacyDir: string;
 let soc: Proc;
 let detect: Proc;
 let detectMetrics: string;
@@ -61,14 +63,19 @@ beforeAll(async () => {
   rulesDir = tempDir('minisoc-fp-rules-');
   apiDir = tempDir('minisoc-fp-api-');
   detectDir = tempDir('minisoc-fp-detect-');
+  legacyDir = tempDir('minisoc-fp-legacy-');
   writeFileSync(join(rulesDir, 'root_ssh.yml'), RULE);
+  writeFileSync(join(legacyDir, 'fp-saved-by-an-earlier-version.yml'), [
+    'title: Saved as a file by an earlier version', 'logsource: {product: linux, service: sshd}',
+    'filter:', `  rules: [${RULE_ID}]`, `  selection: {source.ip: ${LEGACY}}`, '  condition: selection', '',
+  ].join('\n'));
   const [port, metricsPort] = [await freePort(), await freePort()];
   soc = runNode('tools/cli/soc.js', ['up'], {
     NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: apiDir, HTTP_PORT: String(port), RULES_DIR: rulesDir, INGEST_ALLOW_ANONYMOUS: 'true',
     METRICS_TOKEN: METRICS, SOC_SERVICES: WITHOUT_DETECT,
   });
   detectMetrics = `http://127.0.0.1:${metricsPort}`;
-  detectEnv = { NATS_URL: nats.url, DATABASE_URL: undefined, DATA_DIR: detectDir, RULES_DIR: rulesDir, METRICS_PORT: String(metricsPort) };
+  detectEnv = { NATS_URL: nats.url, DATABASE_URL: undefined, DATA_DIR: detectDir, RULES_DIR: rulesDir, RULES_FILTERS_DIR: legacyDir, METRICS_PORT: String(metricsPort) };
   base = `http://127.0.0.1:${port}`;
   cliEnv = { DATABASE_URL: database.url, DATA_DIR: apiDir, RULES_DIR: rulesDir };
   await Promise.all([startDetect(), waitFor('the API', async () => (await fetch(`${base}/healthz`)).ok, 240_000)]);
@@ -96,7 +103,7 @@ afterAll(async () => {
   if (soc) expect(await soc.kill('SIGTERM'), soc.output()).toBe(0);
   await nats?.close();
   await database?.drop();
-  for (const d of [rulesDir, apiDir, detectDir]) if (d) rmSync(d, { recursive: true, force: true });
+  for (const d of [rulesDir, apiDir, detectDir, legacyDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 /** An API call as the dashboard makes it: the session cookie and, unless told otherwise, the CSRF header. */
@@ -143,6 +150,8 @@ function noFilterFiles(): void {
 
 const BENIGN = '198.51.100.20';
 const OTHER = '198.51.100.21';
+/** The address of the filter saved as a file by an earlier version (detect's RULES_FILTERS_DIR, which the API cannot see). */
+const LEGACY = '198.51.100.30';
 let benignAlert: string;
 let otherAlert: string;
 
@@ -217,7 +226,8 @@ describe('a false positive closed with a filter, detect running apart', () => {
     expect(again.json.message).toMatch(/saved already: kv:RULE_FILTERS\//);
     expect((await call('GET', `/api/alerts/${benignAlert}/filter`, 'viewer')).json.exists).toBe(true);
 
-    await waitFor('detect to load the filter', async () => (await metric('minisoc_detect_filters_loaded')) === 1);
+    // The filter saved as a file by an earlier version, and this one.
+    await waitFor('detect to load the filter', async () => (await metric('minisoc_detect_filters_loaded')) === 2);
     expect(await metric('minisoc_detect_filtered_total')).toBe(0);
     await post([login(BENIGN, 30), login(OTHER, 31)]);
     await waitFor('the other address to alert', async () => (await alerts(OTHER)).length === 1);
@@ -244,7 +254,7 @@ describe('a false positive closed with a filter, detect running apart', () => {
     await bucket.put(key, 'title: [unclosed');
     await waitFor('detect to log the broken value', () => /saved filter problem/.test(detect.output()) && detect.output().includes(key), 30_000);
     expect(detect.child.exitCode).toBeNull();
-    expect(await metric('minisoc_detect_filters_loaded')).toBe(1);
+    expect(await metric('minisoc_detect_filters_loaded')).toBe(2);
     const list = await call('GET', '/api/filters', 'viewer');
     expect(list.json.items.find((i: { key: string }) => i.key === key)).toMatchObject({ alertId: null, error: expect.stringContaining(`kv:RULE_FILTERS/${key}:`) });
     const rules = await call('GET', '/api/rules', 'viewer');
@@ -265,7 +275,7 @@ describe('a false positive closed with a filter, detect running apart', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain(`${otherAlert} closed (false_positive)`);
     expect(res.stdout).toContain(`filter saved to kv:RULE_FILTERS/${filterKey(otherAlert)} (drops the alert's event)`);
-    await waitFor('detect to load the second filter', async () => (await metric('minisoc_detect_filters_loaded')) === 2);
+    await waitFor('detect to load the second filter', async () => (await metric('minisoc_detect_filters_loaded')) === 3);
     const { json } = await call('GET', '/api/rules', 'viewer');
     expect(json.items.find((r: { id: string }) => r.id === RULE_ID)).toMatchObject({ falsePositives: 2, filters: 2 });
     const rules = await runCli(['rules', 'list', '--counts', '--json'], cliEnv);
@@ -311,7 +321,7 @@ describe('a false positive closed with a filter, detect running apart', () => {
     expect(gone.json.message).toMatch(/no filter is saved for alert/);
     expect((await call('GET', path, 'viewer')).json.exists).toBe(false);
 
-    await waitFor('detect to drop the filter', async () => (await metric('minisoc_detect_filters_loaded')) === 1);
+    await waitFor('detect to drop the filter', async () => (await metric('minisoc_detect_filters_loaded')) === 2);
     await post([login(BENIGN, 50)]);
     const reopened = await waitFor('the benign login to alert again', async () => (await alerts(BENIGN)).find((a) => a.id !== benignAlert && a.status === 'open'));
     expect(reopened.count).toBe(1);
@@ -330,6 +340,16 @@ describe('a false positive closed with a filter, detect running apart', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toBe('');
     expect(list.stderr).toMatch(/^0 saved filter\(s\) in the KV bucket RULE_FILTERS/);
-    await waitFor('detect to drop the second filter', async () => (await metric('minisoc_detect_filters_loaded')) === 0);
+    await waitFor('detect to drop the second filter', async () => (await metric('minisoc_detect_filters_loaded')) === 1);
+  });
+
+  it('still loads a filter an earlier version saved as a file in RULES_FILTERS_DIR', async () => {
+    const control = '198.51.100.33';
+    const before = await metric('minisoc_detect_filtered_total');
+    await post([login(LEGACY, 55), login(control, 56)]);
+    await waitFor('the control address to alert', async () => (await alerts(control)).length === 1);
+    await waitForConsumersDone(nats.url, PIPELINE);
+    expect(await metric('minisoc_detect_filtered_total')).toBe(before + 1);
+    expect(await alerts(LEGACY)).toEqual([]);
   });
 });
