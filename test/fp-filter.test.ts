@@ -245,7 +245,9 @@ describe('a false positive closed with a filter, detect running apart', () => {
     const filter = json.items.find((r: { kind: string }) => r.kind === 'filter');
     expect(filter).toMatchObject({ title: 'The backup job signs in as root from its own address', file: `kv:RULE_FILTERS/${filterKey(benignAlert)}`, alerts: 0 });
     const list = await call('GET', '/api/filters', 'viewer');
-    expect(list.json.items).toEqual([expect.objectContaining({ alertId: benignAlert, key: filterKey(benignAlert), rules: [RULE_ID], title: 'The backup job signs in as root from its own address' })]);
+    expect(list.json.items).toEqual([expect.objectContaining({
+      alertId: benignAlert, key: filterKey(benignAlert), rules: [RULE_ID], title: 'The backup job signs in as root from its own address', yaml: await saved(filterKey(benignAlert)),
+    })]);
   });
 
   it('skips a value that does not load, naming its key, and keeps every other filter', async () => {

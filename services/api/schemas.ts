@@ -88,6 +88,7 @@ export const SavedFilterItem = Type.Object({
   key: FilterKey, file: FilterFile, revision: Type.Integer(), savedAt: Type.String({ format: 'date-time' }),
   id: Nullable(Str), title: Nullable(Str), rules: Type.Array(Str, { description: 'the rules it names' }),
   error: Type.Optional(Type.String({ description: 'why the detect service skips it: the loader\'s file:line reasons' })),
+  yaml: Type.String({ description: 'the saved document' }),
 });
 
 export const RemovedFilter = Type.Object({ alertId: Str, key: FilterKey, file: FilterFile, id: Nullable(Str), title: Nullable(Str) });

@@ -60,6 +60,7 @@ export interface SavedFilterItem {
   rules: string[];
   /** Why the detect service skips it (it does not load), else absent. */
   error?: string;
+  yaml: string;
 }
 
 export interface RemovedFilter {
@@ -194,7 +195,7 @@ function describe(e: SavedFilterEntry): Pick<SavedFilterItem, 'id' | 'title' | '
 /** Every filter in the bucket, by key, with what its document says (or why detect skips it). */
 export async function listSavedFilters(deps: Pick<FilterDeps, 'store'>): Promise<{ items: SavedFilterItem[] }> {
   const items = (await deps.store.list()).map((e) => ({
-    alertId: e.alertId, key: e.key, file: filterLabel(e.key), revision: e.revision, savedAt: e.savedAt.toISOString(), ...describe(e),
+    alertId: e.alertId, key: e.key, file: filterLabel(e.key), revision: e.revision, savedAt: e.savedAt.toISOString(), ...describe(e), yaml: e.yaml,
   }));
   return { items };
 }
