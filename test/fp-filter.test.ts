@@ -143,6 +143,24 @@ async function saved(key: string): Promise<string | null> {
   return e?.operation === 'PUT' ? e.string() : null;
 }
 
+/**
+ * Makes PostgreSQL refuse audit rows of one action while `work` runs: at the insert, or only when the transaction
+ * commits (a deferred constraint trigger), after the bucket was written.
+ */
+async function refusingAudit(action: string, when: 'insert' | 'commit', work: () => Promise<void>): Promise<void> {
+  await db.query(`CREATE FUNCTION fp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.action = TG_ARGV[0] THEN RAISE EXCEPTION 'audit refused by the test'; END IF; RETURN NEW; END $$`);
+  await db.query(when === 'insert'
+    ? `CREATE TRIGGER fp_test_refuse BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION fp_test_refuse('${action}')`
+    : `CREATE CONSTRAINT TRIGGER fp_test_refuse AFTER INSERT ON audit_log DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fp_test_refuse('${action}')`);
+  try {
+    await work();
+  } finally {
+    await db.query('DROP TRIGGER fp_test_refuse ON audit_log');
+    await db.query('DROP FUNCTION fp_test_refuse()');
+  }
+}
+
 /** Neither service has a filters directory: what detect loads came through NATS. */
 function noFilterFiles(): void {
   for (const dir of [apiDir, detectDir]) expect(existsSync(join(dir, 'rules-filters')), dir).toBe(false);
@@ -209,6 +227,19 @@ describe('a false positive closed with a filter, detect running apart', () => {
     const keys: string[] = [];
     for await (const k of await bucket.keys()) keys.push(k);
     expect(keys).toEqual([]);
+  });
+
+  it('saves no filter when its audit row cannot be written, whether the insert or the commit fails', async () => {
+    const { yaml } = (await call('GET', `/api/alerts/${benignAlert}/filter`, 'analyst')).json as { yaml: string };
+    for (const when of ['insert', 'commit'] as const) {
+      await refusingAudit('filter.create', when, async () => {
+        const res = await call('POST', `/api/alerts/${benignAlert}/filter`, 'analyst', { yaml });
+        expect(res.status, `${when}: ${JSON.stringify(res.json)}`).toBe(500);
+      });
+      // Failing at the commit, the key had been created: it was deleted again.
+      expect(await saved(filterKey(benignAlert)), when).toBeNull();
+    }
+    expect((await db.query(`SELECT 1 FROM audit_log WHERE action = 'filter.create'`)).rows).toEqual([]);
   });
 
   it('saves the analyst\'s edit into the bucket, audited; detect loads it and the same event no longer alerts while another still does', async () => {
@@ -310,7 +341,13 @@ describe('a false positive closed with a filter, detect running apart', () => {
     const path = `/api/alerts/${benignAlert}/filter`;
     expect((await call('DELETE', path, 'viewer')).status).toBe(403);
     expect((await call('DELETE', path, 'analyst', undefined, false)).status).toBe(403);
-    expect(await saved(filterKey(benignAlert))).not.toBeNull();
+    const text = await saved(filterKey(benignAlert));
+    expect(text).not.toBeNull();
+    // An audit row that cannot be committed puts the deleted filter back.
+    await refusingAudit('filter.delete', 'commit', async () => {
+      expect((await call('DELETE', path, 'analyst')).status).toBe(500);
+    });
+    expect(await saved(filterKey(benignAlert))).toBe(text);
     const res = await call('DELETE', path, 'analyst');
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     expect(res.json).toMatchObject({ alertId: benignAlert, key: filterKey(benignAlert), title: 'The backup job signs in as root from its own address' });
