@@ -82,6 +82,9 @@ describe('the RULE_FILTERS bucket', () => {
     expect(await store.remove('a1')).toBe(false);
     // Removed, the alert may have a filter again.
     expect(await store.create('a1', filter(3))).toMatchObject({ yaml: filter(3) });
+    // A read is kept until the bucket changes: read twice, then a change, then read again.
+    expect((await store.list()).map((e) => e.key)).toEqual(['fp-a1']);
+    expect((await store.list()).map((e) => e.key)).toEqual(['fp-a1']);
     await store.create('a.b', filter(4));
     expect((await store.list()).map((e) => [e.key, e.alertId, e.yaml])).toEqual([['fp-a1', 'a1', filter(3)], [filterKey('a.b'), 'a.b', filter(4)]]);
   });

@@ -77,6 +77,9 @@ export class FilterBucketFullError extends Error {
 }
 
 export class FilterStore {
+  /** The last full read, with the bucket's last sequence before it: while that has not moved, nothing changed. */
+  private listed?: { lastSeq: number; entries: SavedFilterEntry[] };
+
   private constructor(private readonly kv: KV) {}
 
   /**
@@ -150,16 +153,23 @@ export class FilterStore {
     }
   }
 
-  /** Every saved filter, by key. Values are read 16 at a time: the bucket's size bounds how many there are. */
+  /**
+   * Every saved filter, by key. Values are read 16 at a time (the bucket's size bounds how many there are), and only
+   * when the bucket changed since the last read: otherwise one status request answers.
+   */
   async list(): Promise<SavedFilterEntry[]> {
     try {
+      const lastSeq = (await this.kv.status()).streamInfo.state.last_seq;
+      if (this.listed?.lastSeq === lastSeq) return [...this.listed.entries];
       const keys: string[] = [];
       for await (const k of await this.kv.keys()) keys.push(k);
       const out: SavedFilterEntry[] = [];
       for (let i = 0; i < keys.length; i += 16) {
         for (const e of await Promise.all(keys.slice(i, i + 16).map((k) => this.kv.get(k)))) if (e?.operation === 'PUT') out.push(toEntry(e));
       }
-      return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      this.listed = { lastSeq, entries: out };
+      return [...out];
     } catch (err) {
       throw unreachable('read', err);
     }

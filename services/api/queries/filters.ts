@@ -184,7 +184,7 @@ async function compensate(cause: unknown, undo: () => Promise<unknown>, left: st
 }
 
 /** What a saved document says: its id, title and the rules it names, or why it does not load. */
-function describe(e: SavedFilterEntry): Pick<SavedFilterItem, 'id' | 'title' | 'rules' | 'error'> {
+function summarize(e: SavedFilterEntry): Pick<SavedFilterItem, 'id' | 'title' | 'rules' | 'error'> {
   const r = parseSavedFilter(e.yaml, filterLabel(e.key));
   const errors = r.problems.filter((p) => p.severity === 'error');
   const f = r.rules[0];
@@ -195,7 +195,7 @@ function describe(e: SavedFilterEntry): Pick<SavedFilterItem, 'id' | 'title' | '
 /** Every filter in the bucket, by key, with what its document says (or why detect skips it). */
 export async function listSavedFilters(deps: Pick<FilterDeps, 'store'>): Promise<{ items: SavedFilterItem[] }> {
   const items = (await deps.store.list()).map((e) => ({
-    alertId: e.alertId, key: e.key, file: filterLabel(e.key), revision: e.revision, savedAt: e.savedAt.toISOString(), ...describe(e), yaml: e.yaml,
+    alertId: e.alertId, key: e.key, file: filterLabel(e.key), revision: e.revision, savedAt: e.savedAt.toISOString(), ...summarize(e), yaml: e.yaml,
   }));
   return { items };
 }
@@ -212,7 +212,7 @@ export async function deleteFilter(db: Db, deps: FilterDeps, alertId: string, ac
   if (!entry) {
     throw new ApiError(404, `no filter is saved for alert ${alertId}${existsSync(legacy) ? ` in the bucket; ${legacy} was saved by an earlier version: delete the file to lift it` : ''}`);
   }
-  const what = describe(entry);
+  const what = summarize(entry);
   const file = filterLabel(entry.key);
   let removed = false;
   try {
