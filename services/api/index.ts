@@ -1,4 +1,4 @@
-// The analysts' API: auth, incidents and triage, event search, network graph, exports, operations, OpenAPI at /api/docs.
+// The analysts' API: auth, incidents and triage, event search, the timeline, network graph, exports, operations, OpenAPI at /api/docs.
 import type {} from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -13,6 +13,7 @@ import type { Logger } from '../core/log.js';
 import { ApiError, errorBody } from '../core/http.js';
 import { opsRoutes } from './routes/ops.js';
 import { searchRoutes } from './routes/search.js';
+import { timelineRoutes } from './routes/timeline.js';
 import { triageRoutes } from './routes/triage.js';
 
 export interface ApiDeps {
@@ -83,6 +84,7 @@ function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
     app.addHook('onClose', async () => { await pool?.end(); await analystDb?.destroy(); });
     await app.register(triageRoutes(deps.db, reads, deps.config, filterStore));
     await app.register(searchRoutes(reads, exportPool));
+    await app.register(timelineRoutes(reads));
     await app.register(opsRoutes({ ...deps, filterStore }));
   };
 }

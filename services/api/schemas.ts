@@ -3,6 +3,7 @@ import { Type, type TSchema } from 'typebox';
 import { FILTER_MAX_YAML_BYTES, SEVERITIES } from '../core/topology.js';
 import { ALERT_STATUSES, CLOSE_REASONS } from './queries/incidents.js';
 import { SUPPRESSION_FIELDS } from './queries/suppressions.js';
+import { ENTITY_KINDS, NEIGHBOURS_MAX_TOP, TIMELINE_MAX_LIMIT, TIMELINE_ROLES } from './queries/timeline.js';
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Str = Type.String();
@@ -114,6 +115,44 @@ export const EventsQuery = Type.Object({ ...EventFilters, limit: Limit(1000, 100
 export const EventItem = Type.Object({
   id: Str, ts: Time, sourceId: Str, hostName: NStr, agentId: NStr, category: Type.Array(Str), action: NStr, outcome: NStr,
   sourceIp: NStr, destinationIp: NStr, userName: NStr, message: NStr, doc: Type.Unknown(),
+});
+
+export const TimelineQuery = Type.Object({
+  entity: Type.String({ minLength: 1, maxLength: 1100, description: `<kind>:<value>, the kind one of ${ENTITY_KINDS.join(', ')} (ip:10.0.0.5, host:web-1, user:alice, process:sshd or its executable path, rule:<rule id>)` }),
+  since: Type.Optional(When('from (default: a day before until)')),
+  until: Type.Optional(When('before (default: now); the window is at most 31 days')),
+  cursor: Type.Optional(Cursor),
+  limit: Limit(TIMELINE_MAX_LIMIT, 100),
+  top: Type.Integer({ minimum: 1, maximum: NEIGHBOURS_MAX_TOP, default: 5, description: 'neighbours per kind' }),
+}, { additionalProperties: false });
+
+export const EntityKind = Type.Enum([...ENTITY_KINDS]);
+
+export const TimelineItem = Type.Object({
+  type: Type.Enum(['event', 'alert']), id: Str,
+  time: Type.String({ format: 'date-time', description: 'an event\'s time; an alert\'s last match' }),
+  source: Type.Union([Str, Type.Null()], { description: 'log source or agent (an alert: of the event that raised it)' }),
+  summary: Type.String({ description: 'an event\'s message on one line; an alert\'s rule title and severity' }),
+  role: Type.Enum([...TIMELINE_ROLES], { description: 'the entity\'s part: source, destination or both for an address; host, user, process; rule (its alert) or evidence (an event its alert names)' }),
+  severity: Type.Union([Str, Type.Null()], { description: 'alerts: the level' }),
+  hostName: NStr, userName: NStr, sourceIp: NStr, destinationIp: NStr, processName: NStr, ruleId: NStr,
+  count: Type.Integer({ description: 'an alert\'s folded matches; 1 for an event' }),
+  status: Type.Union([Str, Type.Null()], { description: 'alerts: open, acknowledged or closed' }),
+});
+
+export const Neighbour = Type.Object({ kind: EntityKind, value: Str, count: Type.Integer({ description: 'items of the timeline it shares' }) });
+
+export const Timeline = Type.Object({
+  entity: Type.Object({ kind: EntityKind, value: Str }),
+  since: Time, until: Time,
+  items: Type.Array(TimelineItem),
+  nextCursor: Nullable(Str),
+  neighbours: Nullable(Type.Object({
+    items: Type.Array(Neighbour),
+    events: Type.Integer({ description: 'events counted' }),
+    alerts: Type.Integer({ description: 'alerts counted' }),
+    complete: Type.Boolean({ description: 'false when only the newest 10,000 events or alerts of the window were counted' }),
+  }, { description: 'on the first page only (null with a cursor)' })),
 });
 
 export const GraphNode = Type.Object({

@@ -2,7 +2,7 @@
 // the dashboard compiles against (web/src/lib/api.ts imports these as types only, so nothing of the server ships).
 import type { Static } from 'typebox';
 import type { AgentSchema, CommandSchema } from '../command/schemas.js';
-import type { AuditItem, DeadLetter, EventItem, FilterPreview, GraphEdge, GraphNode, Incident, RuleItem, SavedFilter, Stats, UserItem } from './schemas.js';
+import type { AuditItem, DeadLetter, EventItem, FilterPreview, GraphEdge, GraphNode, Incident, RuleItem, SavedFilter, Stats, Timeline, TimelineItem, UserItem } from './schemas.js';
 
 export type IncidentT = Static<typeof Incident>;
 export type EventItemT = Static<typeof EventItem>;
@@ -17,3 +17,6 @@ export type AgentT = Static<typeof AgentSchema>;
 export type CommandT = Static<typeof CommandSchema>;
 export type FilterPreviewT = Static<typeof FilterPreview>;
 export type SavedFilterT = Static<typeof SavedFilter>;
+export type TimelineT = Static<typeof Timeline>;
+export type TimelineItemT = Static<typeof TimelineItem>;
+export type EntityKindT = TimelineT['entity']['kind'];

@@ -47,7 +47,9 @@ export function webPlugin(deps: WebDeps) {
     });
     app.get('/*', async (req, reply) => {
       const path = req.url.split('?')[0]!;
-      if (SERVER_PATHS.test(path) || /\.[A-Za-z0-9]+$/.test(path)) {
+      // The build writes files at the top and under assets/ only: a deeper path ending in an extension is the app's
+      // (/timeline/ip/10.0.0.5, /timeline/process/powershell.exe), not a missing file.
+      if (SERVER_PATHS.test(path) || path.startsWith('/assets/') || /^\/[^/]*\.[A-Za-z0-9]+$/.test(path)) {
         return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route or file for GET ${path}` });
       }
       // A path of the app itself (/incidents, /network/...): the app's router takes it from here.

@@ -30,7 +30,7 @@ afterAll(async () => {
 
 describe('webPlugin', () => {
   it('serves index.html at / and at every path of the app, never cached', async () => {
-    for (const url of ['/', '/incidents', '/network?node=10.0.0.1', '/agents/a-1']) {
+    for (const url of ['/', '/incidents', '/network?node=10.0.0.1', '/agents/a-1', '/timeline/ip/10.0.0.5', '/timeline/process/powershell.exe?since=7d']) {
       const res = await app.inject({ url });
       expect(res.statusCode, url).toBe(200);
       expect(res.body).toContain('<title>MiniSOC</title>');
@@ -53,7 +53,7 @@ describe('webPlugin', () => {
   });
 
   it('answers unknown API paths and missing files with a 404 in the error shape, not with the app', async () => {
-    for (const url of ['/api/nope', '/ws/x', '/metrics/x', '/assets/gone-123.js']) {
+    for (const url of ['/api/nope', '/ws/x', '/metrics/x', '/assets/gone-123.js', '/assets/gone', '/favicon.ico']) {
       const res = await app.inject({ url });
       expect(res.statusCode, url).toBe(404);
       expect(res.json()).toMatchObject({ statusCode: 404, error: 'Not Found' });

@@ -1,9 +1,12 @@
 // `npm run bench`: the whole pipeline (`soc up` in its own process: ingest, normalize, enrich with GeoIP and
-// a 100,000-indicator feed, detect with 300+ rules, store) driven from this process. It measures, in one run:
+// a 100,000-indicator feed, detect with the default rule pack (BENCH_RULES=variants: the earlier 350-rule set), store) driven from this process. It measures, in one run:
 //  1. sustained end-to-end events/s at full speed, posted until stored and detected, with CPU and RSS per process;
 //  2. ingest-to-alert latency (p50/p99) at a fixed lower rate (BENCH_LATENCY_RATE, default 5,000 events/s);
 //  3. the raw limits of this machine for the same data: JetStream publish+consume of the same batches, and
-//     Postgres COPY of the same rows (one COPY per 1,000 rows), so the result is also a ratio to the limit.
+//     Postgres COPY of the same rows (one COPY per 1,000 rows) into a table with the events table's columns, types,
+//     indexes and day partitions, so the result is also a fair ratio to the limit;
+//  4. a CPU budget: µs of CPU per event for each service of `soc up`, the supervisor, nats-server and Postgres
+//     (the bench database's backends plus the server's background processes), so the run names the bottleneck.
 // Results go to test-output/bench/pipeline.json; the last line is `end-to-end: N events/s, R% of raw limit, p99 L ms`.
 // BENCH_EVENTS, BENCH_BATCH, BENCH_CONCURRENCY, BENCH_LATENCY_SECONDS, BENCH_SPLIT=a,b|c,d (one soc up per group).
 import { createHash } from 'node:crypto';
@@ -19,7 +22,7 @@ import yaml from 'js-yaml';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Alert, RawBatch } from '../../services/core/proto.js';
-import { loadRules } from '../../services/detect/sigma/loader.js';
+import { applyPolicy, loadRules, readPolicy } from '../../services/detect/index.js';
 import { freePort } from '../../tools/local/postgres.js';
 import { ROOT, SHARED_DATA, createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc } from '../harness.js';
 import { prng } from '../prng.js';
@@ -83,8 +86,15 @@ function variant(doc: Record<string, any>, n: number): Record<string, any> {
   return { ...doc, id: `${id.slice(0, 8)}-${id.slice(8, 12)}-4${id.slice(13, 16)}-8${id.slice(17, 20)}-${id.slice(20, 32)}`, title: `${doc.title} (variant ${n})`, detection };
 }
 
-/** MiniSOC's rules, the SigmaHQ regression rules, the Hayabusa sample rules and one variant of each SigmaHQ rule. */
-function benchRules(dir: string): { rules: number; problems: number } {
+/** The default pack as `soc up` loads it (MiniSOC's rules and the shipped SigmaHQ pack under the default policy). */
+function defaultPack(): { dirs: string; rules: number; problems: number } {
+  const dirs = [join(ROOT, 'rules'), join(ROOT, 'rules-sigmahq')];
+  const loaded = loadRules(dirs);
+  return { dirs: dirs.join(','), rules: applyPolicy(loaded.rules, readPolicy(undefined)).rules.length, problems: loaded.problems.length };
+}
+
+/** BENCH_RULES=variants, the earlier set: MiniSOC's rules, the SigmaHQ regression rules, the Hayabusa sample rules and one variant of each. */
+function benchRules(dir: string): { dirs: string; rules: number; problems: number } {
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(join(ROOT, 'rules')).filter((f) => f.endsWith('.yml'))) copyFileSync(join(ROOT, 'rules', f), join(dir, f));
   yamlFiles(join(DATA, 'sigma-regression', 'cases'), (f) => f === 'rule.yml').forEach((p, i) => {
@@ -95,7 +105,7 @@ function benchRules(dir: string): { rules: number; problems: number } {
   });
   yamlFiles(join(DATA, 'sysmon-samples'), (f) => f.endsWith('.yml')).forEach((p, i) => copyFileSync(p, join(dir, `hayabusa-${i}.yml`)));
   const loaded = loadRules([dir]);
-  return { rules: loaded.rules.length, problems: loaded.problems.length };
+  return { dirs: dir, rules: loaded.rules.length, problems: loaded.problems.length };
 }
 
 function publicIPv4(): string {
@@ -130,6 +140,62 @@ function peakRssMb(pid: number): number {
   return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }
 const cpuPct = (a: Usage, b: Usage) => ((b.ticks - a.ticks) / 100 / ((b.atMs - a.atMs) / 1000)) * 100;
+
+/** CPU ticks (1/100 s) of a process, or undefined once it is gone. */
+function ticksOf(pid: number): number | undefined {
+  try {
+    return usage(pid).ticks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes that work for the pipeline, by part: each service of every `soc up` (its DATA_DIR/services.json). */
+async function pipelinePids(dataDirs: string[], socPids: number[], natsPid: number | undefined, db: pg.Client): Promise<Map<string, number[]>> {
+  const parts = new Map<string, number[]>();
+  const add = (part: string, pid: number) => parts.set(part, [...(parts.get(part) ?? []), pid]);
+  for (const dir of dataDirs) {
+    const { services } = JSON.parse(readFileSync(join(dir, 'services.json'), 'utf8')) as { services: { name: string; pid: number | null }[] };
+    for (const s of services) if (s.pid) add(s.name === 'http' ? 'ingest (http)' : s.name, s.pid);
+  }
+  for (const pid of socPids) add('supervisor (soc up)', pid);
+  if (natsPid) add('nats-server', natsPid);
+  // Postgres: the backends of this database and the server's own background processes (WAL writer, checkpointer...);
+  // on a shared server those also work for other databases, so the figure is an upper bound there.
+  const { rows } = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL`);
+  for (const r of rows) add('postgres', r.pid);
+  return parts;
+}
+
+/** µs of CPU per event of each part between two samples; a process that ended in between is counted up to the last sample. */
+function cpuBudget(parts: Map<string, number[]>, before: Map<number, number>, after: Map<number, number>, events: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [part, pids] of parts) {
+    let ticks = 0;
+    for (const pid of new Set(pids)) ticks += (after.get(pid) ?? before.get(pid) ?? 0) - (before.get(pid) ?? 0);
+    out[part] = Math.round((ticks * 10_000) / events);
+  }
+  return out;
+}
+
+/**
+ * Peak resident memory of each part in MB: the sum over its processes, except Postgres, whose backends share the
+ * buffer cache (summing would count it once per backend): there the largest process.
+ */
+function peakRss(parts: Map<string, number[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [part, pids] of parts) {
+    const each = [...new Set(pids)].map((pid) => { try { return peakRssMb(pid); } catch { return 0; } });
+    out[part] = Math.round(part === 'postgres' ? Math.max(0, ...each) : each.reduce((a, b) => a + b, 0));
+  }
+  return out;
+}
+
+function sampleTicks(parts: Map<string, number[]>): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const pids of parts.values()) for (const pid of pids) { const t = ticksOf(pid); if (t !== undefined) m.set(pid, t); }
+  return m;
+}
 
 // ---------------------------------------------------------------- raw limits
 
@@ -174,12 +240,23 @@ async function rawJetStream(natsUrl: string, bodies: string[]): Promise<number> 
   return rate;
 }
 
-/** The rows the pipeline stored, written again with one COPY per 1,000 rows into a table shaped like a partition. */
+/**
+ * The rows the pipeline stored, written again with one COPY per 1,000 rows into a table like events: the same columns,
+ * types, defaults and every index (LIKE ... INCLUDING ALL), partitioned by day the same way.
+ */
 async function rawCopy(db: pg.Client): Promise<number> {
   const cols = ['id', 'ts', 'source_id', 'kind', 'category', 'action', 'outcome', 'host_name', 'agent_id', 'user_name', 'source_ip', 'source_port',
     'destination_ip', 'destination_port', 'process_name', 'message', 'tags', 'doc'];
   await db.query('DROP TABLE IF EXISTS bench_copy');
-  await db.query('CREATE TABLE bench_copy (LIKE events INCLUDING DEFAULTS, PRIMARY KEY (ts, id))');
+  await db.query('CREATE TABLE bench_copy (LIKE events INCLUDING ALL) PARTITION BY RANGE (ts)');
+  const { rows: days } = await db.query<{ day: string }>(`SELECT DISTINCT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day FROM events WHERE source_id = 'bench'`);
+  for (const { day } of days) {
+    const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString();
+    await db.query(`CREATE TABLE "bench_copy_${day}" PARTITION OF bench_copy FOR VALUES FROM ('${day}T00:00:00Z') TO ('${next}')`);
+  }
+  const indexes = Number((await db.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'bench_copy'`)).rows[0].n);
+  const eventIndexes = Number((await db.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'events'`)).rows[0].n);
+  if (indexes !== eventIndexes) throw new Error(`bench_copy has ${indexes} indexes, events ${eventIndexes}: the raw limit would not be fair`);
   const { rows } = await db.query(`SELECT ${cols.join(', ')} FROM events WHERE source_id = 'bench'`);
   const pgArray = (a: string[]) => `{${a.map((s) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
   const chunks: string[] = [];
@@ -221,18 +298,19 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const work = tempDir('minisoc-bench-');
-  const ruleSet = benchRules(join(work, 'rules'));
+  const ruleSet = process.env.BENCH_RULES === 'variants' ? benchRules(join(work, 'rules')) : defaultPack();
   const feeds = benchIntel(join(work, 'intel'));
-  process.stdout.write(`rules: ${ruleSet.rules} loaded (${ruleSet.problems} load problems); intel: 100,000 indicators; GeoIP: shipped database\n`);
+  process.stdout.write(`rules: ${ruleSet.rules} run (${ruleSet.problems} load problems; ${ruleSet.dirs}); intel: 100,000 indicators; GeoIP: shipped database\n`);
 
   const nats = process.env.NATS_URL ? undefined : await startTestNats();
   const database = await createTestDatabase();
   const natsUrl = process.env.NATS_URL ?? nats!.url;
   const port = await freePort();
   const env = {
-    NATS_URL: natsUrl, DATABASE_URL: database.url, HTTP_PORT: String(port), LOG_LEVEL: 'warn', RULES_DIR: join(work, 'rules'),
+    NATS_URL: natsUrl, DATABASE_URL: database.url, HTTP_PORT: String(port), LOG_LEVEL: 'warn', RULES_DIR: ruleSet.dirs,
     INTEL_FEEDS_FILE: feeds, INGEST_ALLOW_ANONYMOUS: 'true',
   };
+  // The supervisor passes --cpu-prof on to the services it forks, so each writes its own profile when it stops.
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const groups = process.env.BENCH_SPLIT ? process.env.BENCH_SPLIT.split('|') : [undefined];
   const procs: Proc[] = groups.map((g, i) => runNode('tools/cli/soc.js', ['up'], { ...env, SOC_SERVICES: g, DATA_DIR: join(work, `data-${i}`) }, profile));
@@ -260,6 +338,8 @@ async function main(): Promise<void> {
   const total = requests * PER_REQUEST;
   const pids: Record<string, number> = Object.fromEntries(procs.map((p, i) => [groups[i] ? `soc up (${groups[i]})` : 'soc up (all services)', p.child.pid!]));
   if (nats) pids['nats-server'] = nats.process.pid!;
+  const parts = await pipelinePids(groups.map((_, i) => join(work, `data-${i}`)), procs.map((p) => p.child.pid!), nats?.process.pid, db);
+  const ticksBefore = sampleTicks(parts);
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, usage(pid)]));
   process.stdout.write(`posting ${fmt(total)} events in ${requests} requests of ${PER_REQUEST}, ${CONCURRENCY} at a time\n`);
   const started = performance.now();
@@ -275,10 +355,19 @@ async function main(): Promise<void> {
   await waitFor('every event stored and detected', async () => (await count('bench')) >= total && (await detectIdle()), 1_800_000, 100);
   const seconds = (performance.now() - started) / 1000;
   const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, usage(pid)]));
+  const budget = cpuBudget(parts, ticksBefore, sampleTicks(parts), total);
+  const rss = peakRss(parts);
   const processes = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, { cpuPct: Math.round(cpuPct(before[k]!, after[k]!)), peakRssMb: Math.round(peakRssMb(pid)) }]));
   const endToEnd = total / seconds;
   process.stdout.write(`full speed: accepted in ${(postedMs / 1000).toFixed(1)} s (${fmt(total / (postedMs / 1000))} events/s, ${retries} retried requests), stored and detected in ${seconds.toFixed(1)} s: ${fmt(endToEnd)} events/s\n`);
   for (const [k, v] of Object.entries(processes)) process.stdout.write(`  ${k}: ${v.cpuPct} % CPU (of one core), peak RSS ${v.peakRssMb} MB\n`);
+  const budgetTotal = Object.values(budget).reduce((a, b) => a + b, 0);
+  process.stdout.write(`CPU budget (µs of CPU per event; ${fmt(1e6 / Math.max(1, budgetTotal))} events per CPU-second in all) and peak RSS:\n`);
+  for (const [k, us] of Object.entries(budget).sort((a, b) => b[1] - a[1])) {
+    process.stdout.write(`  ${k.padEnd(20)} ${String(us).padStart(6)} µs  ${((100 * us) / Math.max(1, budgetTotal)).toFixed(0).padStart(3)} %  ${String(rss[k]).padStart(5)} MB\n`);
+  }
+  const socRss = Object.entries(rss).filter(([k]) => k !== 'postgres' && k !== 'nats-server').reduce((a, [, v]) => a + v, 0);
+  process.stdout.write(`  peak RSS: soc up (supervisor and services) ${socRss} MB, nats-server ${rss['nats-server'] ?? '-'} MB, Postgres (largest process) ${rss.postgres} MB\n`);
 
   // 2. latency at a fixed rate
   const latencies: number[] = [];
@@ -325,6 +414,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
     input: { events: total, perRequest: PER_REQUEST, concurrency: CONCURRENCY, rules: ruleSet.rules, indicators: 100_000 },
     endToEnd: { eventsPerSecond: Math.round(endToEnd), seconds: +seconds.toFixed(2), acceptedPerSecond: Math.round(total / (postedMs / 1000)), retriedRequests: retries, processes },
+    cpuBudgetUsPerEvent: budget, peakRssMb: rss,
     latency: { rate: LATENCY_RATE, seconds: LATENCY_SECONDS, alerts: latencies.length, expected, p50Ms: Math.round(p50), p99Ms: Math.round(p99) },
     rawLimits: { jetstreamEventsPerSecond: Math.round(rawJs), postgresCopyRowsPerSecond: Math.round(rawPg), limit: Math.round(limit) },
     ratioToLimit: +(endToEnd / limit).toFixed(3),

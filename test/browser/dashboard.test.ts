@@ -130,6 +130,10 @@ describe('dashboard in chromium', () => {
     // The highlight marks matches in the stream (and only those).
     await page.getByLabel('highlight', { exact: true }).fill('REQUEST 39');
     expect(await page.locator('mark').allTextContents()).toEqual(['request 39']);
+    // At 1440 px the message column keeps a readable width (it was squeezed to ~60 px).
+    const msgWidth = (await page.locator('td.msg').first().boundingBox())!.width;
+    expect(msgWidth).toBeGreaterThan(300);
+    await shot('live-1440');
     await page.getByLabel('highlight', { exact: true }).fill('');
     await page.getByLabel('text filter', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Filter', exact: true }).click();
@@ -210,6 +214,12 @@ describe('dashboard in chromium', () => {
     const statuses = (await page.locator('tr.clickable td:nth-child(3)').allTextContents()).map((t) => /^(online|degraded|offline|stopped)/.exec(t)?.[1]);
     const online = statuses.filter((x) => x === 'online').length;
     expect(await page.getByTestId('agent-counts').textContent()).toContain(`${online} online`);
+    // "last seen" counts on between two loads of the list (it froze before), and the dots have a legend.
+    const seen = row.locator('td').nth(3);
+    const first = await seen.textContent();
+    await waitFor('the last-seen cell to tick', async () => (await seen.textContent()) !== first, 15_000, 200);
+    expect(await page.locator('.legend').textContent()).toMatch(/heartbeat age.*online.*degraded.*offline.*stopped/s);
+    await shot('agents-legend');
     await row.click();
     await page.getByLabel('command', { exact: true }).selectOption('ping');
     await page.getByRole('button', { name: 'Send' }).click();

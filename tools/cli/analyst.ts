@@ -1,4 +1,4 @@
-// The analysts' `soc` commands (incidents, alerts, rules filters, export, stats, tail, users), on the same queries as the API.
+// The analysts' `soc` commands (incidents, alerts, rules filters, timeline, export, stats, tail, users), on the same queries as the API.
 import type { Command } from 'commander';
 import { lazy } from './lazy.js';
 
@@ -35,6 +35,16 @@ export function registerAnalystCommands(program: Command): void {
     .option('--from <file>', 'save this filter document instead (an edited proposal), checked by the rule loader first')
     .option('--comment <text>', 'a note for the audit log')
     .action(lazy(() => import('./incidents.js'), (m) => m.alertsFilter));
+
+  program.command('timeline')
+    .description('one entity\'s events and alerts across sources, newest first, one line each; the entities seen with it on stderr')
+    .argument('<entity>', 'ip:<address>, host:<name>, user:<name>, process:<name or executable path>, rule:<rule id>')
+    .option('--since <when>', 'from: a duration before now (24h, 7d) or an ISO time (default: a day before --until)')
+    .option('--until <when>', 'before: an ISO time or a duration before now (default: now); at most 31 days after --since')
+    .option('--limit <n>', 'at most this many items', '100')
+    .option('--top <n>', 'neighbours per kind', '5')
+    .option('--json', 'one JSON object per line: the items, then the neighbours ({"type":"neighbour",...})')
+    .action(lazy(() => import('./timeline.js'), (m) => m.timelineCommand));
 
   program.command('export')
     .description('stream events or alerts to a file as CSV or NDJSON (the filters of soc events / soc incidents)')

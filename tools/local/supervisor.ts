@@ -125,7 +125,8 @@ export class Supervisor {
   private spawn(s: Running): void {
     const child = fork(s.spec.script, [], {
       env: { ...s.spec.env, SOC_SUPERVISED: '1' },
-      execArgv: [`--max-old-space-size=${this.o.maxOldSpaceMb}`],
+      // A supervisor run with --cpu-prof (BENCH_PROFILE_DIR) profiles its services too: Node refuses it in NODE_OPTIONS.
+      execArgv: [`--max-old-space-size=${this.o.maxOldSpaceMb}`, ...process.execArgv.filter((a) => a.startsWith('--cpu-prof'))],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     s.child = child;

@@ -77,6 +77,27 @@ export function likeEscape(s: string): string {
 
 type EB = ExpressionBuilder<Database, 'events'>;
 
+/**
+ * ECS fields the store also keeps in a column of their own, from the same Event field as the document's value, so
+ * `field=value` on them compares the column (indexed for host, user, process and the addresses) instead of reading
+ * every document of the range. A value the column's type cannot hold keeps the document comparison.
+ */
+const COLUMN_OF: Record<string, { column: 'host_name' | 'user_name' | 'process_name' | 'agent_id' | 'action' | 'outcome' | 'kind' | 'source_id' | 'source_ip' | 'destination_ip' | 'source_port' | 'destination_port'; holds?: (v: string) => boolean }> = {
+  'host.name': { column: 'host_name' },
+  'user.name': { column: 'user_name' },
+  'process.name': { column: 'process_name' },
+  'agent.id': { column: 'agent_id' },
+  'event.action': { column: 'action' },
+  'event.outcome': { column: 'outcome' },
+  'event.kind': { column: 'kind' },
+  'labels.source_id': { column: 'source_id' },
+  // Addresses compare as addresses; ports as the number the document holds (no leading zeros, as JSON writes it).
+  'source.ip': { column: 'source_ip', holds: (v) => isIP(v) !== 0 },
+  'destination.ip': { column: 'destination_ip', holds: (v) => isIP(v) !== 0 },
+  'source.port': { column: 'source_port', holds: (v) => /^[1-9]\d{0,4}$/.test(v) && Number(v) < 65536 },
+  'destination.port': { column: 'destination_port', holds: (v) => /^[1-9]\d{0,4}$/.test(v) && Number(v) < 65536 },
+};
+
 /** The WHERE conditions of a filter; `without` leaves one out (category counts ignore the category filter). */
 function conditions(eb: EB, f: EventFilter, without?: 'category'): Expression<SqlBool>[] {
   const c: Expression<SqlBool>[] = [];
@@ -94,6 +115,12 @@ function conditions(eb: EB, f: EventFilter, without?: 'category'): Expression<Sq
   // Substring search: ILIKE with the user's text escaped, so % and _ match themselves.
   if (f.q) c.push(sql<SqlBool>`message ILIKE ${'%' + likeEscape(f.q) + '%'} ESCAPE '\\'`);
   for (const ff of f.fields) {
+    const col = ff.op === '=' ? COLUMN_OF[ff.path.join('.')] : undefined;
+    if (col && ff.value !== '' && (!col.holds || col.holds(ff.value))) {
+      c.push(col.column.endsWith('_ip') ? sql<SqlBool>`${sql.ref(col.column)} = ${ff.value}::inet`
+        : col.column.endsWith('_port') ? eb(col.column, '=', Number(ff.value)) : eb(col.column, '=', ff.value));
+      continue;
+    }
     // Arrays (event.category, tags) match when any element does; scalars compare as text.
     const path = sql`${sql.lit('{' + ff.path.join(',') + '}')}::text[]`;
     c.push(ff.op === '='

@@ -1,8 +1,13 @@
 // The linear matchers: globs agree with the backtracking patterns they replaced, and hostile texts end quickly.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzParameters } from '../../../test/fuzz/arbitraries.js';
-import { compileRe2, globMatcher } from './linear.js';
+import { ROOT, SHARED_DATA } from '../../../test/harness.js';
+import { prng } from '../../../test/prng.js';
+import { compileRe2, compileRegex, globMatcher, requiredLiteral } from './linear.js';
+import { loadRules } from './loader.js';
 import type { Part } from './types.js';
 
 /** The regular expression the detector used before (backtracking): the reference for small inputs. */
@@ -51,5 +56,85 @@ describe('compileRe2', () => {
   it('refuses lookaround and backreferences, which only a backtracking engine runs', () => {
     expect(() => compileRe2('(?=a)b', '')).toThrow();
     expect(() => compileRe2('(a)\\1', '')).toThrow();
+  });
+});
+
+describe('requiredLiteral', () => {
+  it('finds the longest run every match contains, and gives up where it cannot be sure', () => {
+    expect(requiredLiteral('\\\\AppData\\\\Local\\\\Temp\\\\[^\\\\]+\\.exe')).toBe('\\AppData\\Local\\Temp\\');
+    expect(requiredLiteral('shutdown\\s+/r /f /t 00')).toBe('/r /f /t 00');
+    expect(requiredLiteral('ab?cdef')).toBe('cdef');
+    expect(requiredLiteral('xyz+abc')).toBe('xyz');
+    expect(requiredLiteral('(Get-Item|gci).{1,64}-Path')).toBe('-Path');
+    expect(requiredLiteral('[]abc]defg')).toBe('defg');
+    expect(requiredLiteral('[[]abcd')).toBe('abcd');
+    expect(requiredLiteral('\\p{Greek}xyz')).toBe('xyz');
+    expect(requiredLiteral('\\x41bcd')).toBe('bcd');
+    expect(requiredLiteral('a{foo}')).toBe('foo}');
+    expect(requiredLiteral('abc|defg')).toBe('');
+    expect(requiredLiteral('abcd(?i)efgh')).toBe('');
+    expect(requiredLiteral('\\Qa(b\\E')).toBe('');
+    expect(requiredLiteral('.{1000,}')).toBe('');
+    expect(requiredLiteral('caf\u00e9s')).toBe('caf');
+  });
+});
+
+/** Every `|re` value of the rule files, as the loader hands them to the matcher. */
+function packRegexes(): { source: string; flags: string }[] {
+  const out = new Map<string, { source: string; flags: string }>();
+  const walk = (v: unknown): void => {
+    if (v instanceof Map) for (const x of v.values()) walk(x);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.t === 're' && typeof o.source === 'string' && typeof o.flags === 'string') out.set(`${o.flags}/${o.source}`, { source: o.source, flags: o.flags });
+      else Object.values(o).forEach(walk);
+    }
+  };
+  for (const r of loadRules([join(ROOT, 'rules'), join(ROOT, 'rules-sigmahq')]).rules) if (r.kind === 'detection') walk(r.searches);
+  return [...out.values()];
+}
+
+/** Texts likely to match a pattern: its source with the regular-expression syntax made plain, in a few cases. */
+function lookalikes(source: string): string[] {
+  const plain = source.replace(/\\s[+*]?/g, ' ').replace(/\\d[+*]?(\{[^}]*\})?/g, '1').replace(/\\w[+*]?/g, 'a').replace(/\.[*+]|\.\{[^}]*\}/g, 'xx')
+    .replace(/\[\^?([^\]\\])[^\]]*\][*+?]?(\{[^}]*\})?/g, '$1').replace(/\((\?:)?([^|()]*)(\|[^()]*)?\)[?*+]?/g, '$2').replace(/\\(.)/g, '$1').replace(/[\^$]/g, '');
+  return [plain, `pre ${plain} post`, plain.toUpperCase(), plain.toLowerCase()];
+}
+
+describe('compileRegex', () => {
+  it('answers as RE2 alone does for every regular expression of the shipped pack, on real event texts and lookalikes', () => {
+    const texts: string[] = [];
+    const collect = (v: unknown): void => {
+      if (typeof v === 'string') texts.push(v);
+      else if (Array.isArray(v)) v.forEach(collect);
+      else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+    };
+    const cases = join(SHARED_DATA, 'sigma-regression', 'cases');
+    for (const f of readdirSync(cases, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'))) {
+      const text = readFileSync(join(cases, f), 'utf8');
+      for (const doc of text.split(/\n(?=\{)/)) { try { collect(JSON.parse(doc)); } catch { texts.push(doc); } }
+    }
+    const rand = prng(11);
+    const sample = Array.from({ length: 300 }, () => texts[Math.floor(rand() * texts.length)]!);
+    const regexes = packRegexes();
+    expect(regexes.length).toBeGreaterThan(150);
+    let prefiltered = 0;
+    let matched = 0;
+    const wrong: string[] = [];
+    for (const { source, flags } of regexes) {
+      if (requiredLiteral(source)) prefiltered++;
+      const re2 = compileRe2(source, flags);
+      const fast = compileRegex(source, flags);
+      for (const t of [...sample, ...lookalikes(source)]) {
+        const want = re2.test(t);
+        if (want) matched++;
+        if (fast.test(t) !== want) wrong.push(`/${source}/${flags} on ${JSON.stringify(t.slice(0, 80))}: RE2 ${want}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    // The comparison means something only if many patterns are prefiltered and many texts match.
+    expect(prefiltered).toBeGreaterThan(regexes.length / 2);
+    expect(matched).toBeGreaterThan(100);
   });
 });

@@ -94,3 +94,116 @@ export function compileRe2(source: string, flags: string): RE2JS {
   for (const c of flags) f |= RE2_FLAGS[c] ?? 0;
   return RE2JS.compile(source, f);
 }
+
+const QUANTIFIER = /^(?:[*+?]|\{(\d+)(?:,\d*)?\})\??/;
+
+/**
+ * The longest run of characters that every match of `source` must contain, read from the pattern's top level only
+ * (groups, classes and escapes such as \d end a run), or '' when there is none worth using. Conservative by design:
+ * a prefilter built on it may only skip texts RE2 would not match, so anything unusual (top-level alternation, inline
+ * flags after the start, \Q quoting, non-ASCII) gives ''.
+ */
+export function requiredLiteral(source: string): string {
+  if (source.includes('\\Q') || /\(\?[a-zA-Z-]+\)/.test(source)) return '';
+  let best = '';
+  let run = '';
+  const end = () => { if (run.length > best.length) best = run; run = ''; };
+  let i = 0;
+  /** Skips a group or class that starts at i (escapes and nested classes/groups inside), returning the index after it. */
+  const skipBracketed = (at: number): number => {
+    let depth = 0;
+    let classAt = -1;
+    for (let j = at; j < source.length; j++) {
+      const c = source[j]!;
+      if (c === '\\') { j++; continue; }
+      if (classAt >= 0) {
+        // A ']' right after '[' or '[^' is a member; any other closes the class.
+        const first = classAt + (source[classAt + 1] === '^' ? 2 : 1);
+        if (c === ']' && j !== first) {
+          classAt = -1;
+          if (depth === 0) return j + 1;
+        } else if (c === '[' && source[j + 1] === ':') {
+          const close = source.indexOf(':]', j + 2);
+          if (close > 0) j = close + 1;
+        }
+        continue;
+      }
+      if (c === '[') classAt = j;
+      else if (c === '(') depth++;
+      else if (c === ')') { depth--; if (depth === 0) return j + 1; }
+    }
+    return -1;
+  };
+  while (i < source.length) {
+    const c = source[i]!;
+    if (c === '|') return '';
+    if (c === '(' || c === '[') {
+      end();
+      const next = skipBracketed(i);
+      if (next < 0) return '';
+      i = next;
+      const q = QUANTIFIER.exec(source.slice(i));
+      if (q) i += q[0].length;
+      continue;
+    }
+    if (c === ')' || c === ']') return '';
+    let lit: string | undefined;
+    if (c === '\\') {
+      const e = source[i + 1];
+      if (e === undefined) return '';
+      if (/[A-Za-z0-9]/.test(e)) {
+        end();
+        i += 2;
+        if ((e === 'p' || e === 'P' || e === 'x') && source[i] === '{') { const close = source.indexOf('}', i); if (close < 0) return ''; i = close + 1; }
+        else if (e === 'p' || e === 'P') i += 1;
+        else if (e === 'x') i += 2;
+        else if (/[0-7]/.test(e)) while (/[0-7]/.test(source[i] ?? '')) i++;
+        const q = QUANTIFIER.exec(source.slice(i));
+        if (q) i += q[0].length;
+        continue;
+      }
+      lit = e;
+      i += 2;
+    } else if (c === '.' || c === '^' || c === '$' || c === '{' || c === '*' || c === '+' || c === '?') {
+      end();
+      i += 1;
+      // The quantifier of a '.' (.{1,9}) belongs to it, not to the literal text after it.
+      const q = c === '.' ? QUANTIFIER.exec(source.slice(i)) : null;
+      if (q) i += q[0].length;
+      continue;
+    } else {
+      lit = c;
+      i += 1;
+    }
+    if (lit.charCodeAt(0) > 0x7e || lit.charCodeAt(0) < 0x20) { end(); continue; }
+    const q = QUANTIFIER.exec(source.slice(i));
+    if (q) {
+      i += q[0].length;
+      // x* x? x{0,n}: the character may be absent, so it ends the run without joining it; x+ x{n,}: it is there once.
+      const min = q[0][0] === '+' ? 1 : q[0][0] === '{' ? Number(q[1]) : 0;
+      if (min > 0) run += lit;
+      end();
+      continue;
+    }
+    run += lit;
+  }
+  end();
+  return best.length >= 3 ? best : '';
+}
+
+/**
+ * A `|re` value compiled for RE2, tried only on texts holding the literal its every match contains: RE2 in JavaScript
+ * is many times slower than a substring search, and most texts an event offers a rule lack that literal. The check
+ * has no quantifier (a plain substring, or under `i` a V8 pattern of escaped literal characters with Unicode case
+ * folding, like RE2's), so it stays linear too.
+ */
+export function compileRegex(source: string, flags: string): { test(s: string): boolean } {
+  const re = compileRe2(source, flags);
+  const lit = requiredLiteral(source);
+  if (!lit) return re;
+  if (flags.includes('i')) {
+    const pre = new RegExp(lit.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'), 'iu');
+    return { test: (s) => pre.test(s) && re.test(s) };
+  }
+  return { test: (s) => s.includes(lit) && re.test(s) };
+}

@@ -2,7 +2,7 @@
 import type { Event } from '../../core/proto.js';
 import { EventDataView, getEventData, readField, type FieldRef } from './fieldmap.js';
 import type { CompareOp, FieldTest, Part, TimeUnit, Value } from './types.js';
-import { compileRe2, globMatcher } from './linear.js';
+import { compileRegex, globMatcher } from './linear.js';
 import { expandPlaceholders, ValueError } from './values.js';
 
 /** Field slots shared by all compiled rules of one detector, so each event reads a field once. */
@@ -403,7 +403,7 @@ function compileValue(v: Exclude<Value, { t: 'pattern' }>, slot: number, slotOf:
     case 'exists':
       return v.exists ? { pred: (ctx) => ctx.raw(slot) !== undefined, cost: 1 } : { pred: (ctx) => ctx.raw(slot) === undefined, cost: 1 };
     case 're': {
-      const re = compileRe2(v.source, v.flags);
+      const re = compileRegex(v.source, v.flags);
       if (slot < 0) return { pred: (ctx) => re.test(ctx.keywords(false)), cost: 40 };
       return { pred: (ctx) => anyText(ctx.text(slot), (s) => re.test(s)), cost: 10 };
     }

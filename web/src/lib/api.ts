@@ -1,6 +1,6 @@
 // The HTTP API as the dashboard uses it: typed items of the shared contract and one fetch wrapper. The item
 // types come from the server's TypeBox schemas (services/api/types.ts), so a change there fails svelte-check here.
-import type { AgentT, AuditItemT, CommandT, EventItemT, FilterPreviewT, GraphEdgeT, GraphNodeT, IncidentT, RuleItemT, SavedFilterT, StatsT, UserItemT } from '../../../services/api/types';
+import type { AgentT, AuditItemT, CommandT, EntityKindT, EventItemT, FilterPreviewT, GraphEdgeT, GraphNodeT, IncidentT, RuleItemT, SavedFilterT, StatsT, TimelineItemT, TimelineT, UserItemT } from '../../../services/api/types';
 
 export type Role = 'viewer' | 'analyst' | 'admin';
 export interface User { name: string; role: Role }
@@ -23,6 +23,11 @@ export type NetNode = GraphNodeT;
 export type NetEdge = GraphEdgeT;
 
 export type Stats = StatsT;
+
+/** An investigation timeline (GET /api/timeline): one entity's events and alerts, and its neighbours. */
+export type Timeline = TimelineT;
+export type TimelineItem = TimelineItemT;
+export type EntityKind = EntityKindT;
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
 

@@ -5,6 +5,8 @@ import * as apiAuth from './2026-11-22-003-api-auth.js';
 import * as enrollment from './2026-11-22-004-enrollment.js';
 import * as sourceKind from './2026-12-02-005-source-kind.js';
 import * as partitionFunctions from './2026-12-03-006-partition-functions.js';
+import * as timelineIndexes from './2026-12-03-007-timeline-indexes.js';
+import * as eventSearch from './2026-12-03-009-event-search.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22-001-initial': initial,
@@ -12,4 +14,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22-004-enrollment': enrollment,
   '2026-12-02-005-source-kind': sourceKind,
   '2026-12-03-006-partition-functions': partitionFunctions,
+  '2026-12-03-007-timeline-indexes': timelineIndexes,
+  '2026-12-03-009-event-search': eventSearch,
 };
