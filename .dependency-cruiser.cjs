@@ -1,12 +1,13 @@
 // The floors of docs/ARCHITECTURE.md as rules: imports run downwards only, and no module or folder loops.
 //   1-2 services/core (contract: proto, ECS table, command allow-list; runtime: config, topology, runner, db, ...)
-//   3   engines: services/normalize/parsers, the Sigma engine (services/detect minus its stage files), enrich readers
+//   3   engines: services/normalize/parsers, the Sigma engine (services/detect minus its stage files: service.ts,
+//       main.ts and filter-store.ts, the saved filters in KV), enrich readers
 //   4   stages: normalize, enrich, detect, store, heartbeat, command (minus command/routes.ts)
 //   5   HTTP plugins: auth (lowest), ingest, api, command/routes.ts, enroll, gateway, web
 //   6   composition roots: services/http, tools/cli, tools/simulator, agent (on floors 1-3 only), and tools/local
 // Tests (*.test.ts, test/) may reach any floor, but take part in the loop check.
 const CORE = '^services/core/';
-const ENGINES = '^services/(normalize/parsers/|detect/(?!service\\.ts|main\\.ts)|enrich/(?!index\\.ts|main\\.ts))';
+const ENGINES = '^services/(normalize/parsers/|detect/(?!service\\.ts|main\\.ts|filter-store\\.ts)|enrich/(?!index\\.ts|main\\.ts))';
 const STAGES = '^services/(normalize|enrich|detect|store|heartbeat)/|^services/command/(?!routes)';
 const PLUGINS = '^services/(auth|ingest|api|enroll|gateway|web)/|^services/command/routes';
 const ROOTS = '^(services/http/|tools/|agent/|test/)';

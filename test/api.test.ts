@@ -125,6 +125,7 @@ describe('auth', () => {
     ['POST', '/api/users', 'admin', { name: 'x', role: 'viewer', password: 'correct-horse-battery' }],
     ['GET', '/api/alerts/a1/filter', 'viewer'], ['POST', '/api/alerts/a1/filter', 'analyst', { yaml: 'title: x' }],
     ['POST', '/api/alerts/triage', 'analyst', { ids: ['a5'], action: 'assign', assignee: 'bob' }],
+    ['DELETE', '/api/alerts/a1/filter', 'analyst'], ['GET', '/api/filters', 'viewer'],
   ];
   it.each(routes)('%s %s: 401 without a token, 403 below %s', async (method, url, role, payload) => {
     const anon = await call(method, url, undefined, payload);
@@ -595,7 +596,7 @@ describe('OpenAPI', () => {
   it('documents every API route with its schemas at /api/docs/json', async () => {
     const doc = (await call('GET', '/api/docs/json')).json();
     expect(doc.openapi).toMatch(/^3\./);
-    for (const p of ['/api/incidents', '/api/alerts/{id}', '/api/alerts/triage', '/api/alerts/{id}/filter', '/api/suppressions', '/api/events', '/api/network', '/api/export', '/api/stats', '/api/rules', '/api/dlq', '/api/login']) {
+    for (const p of ['/api/incidents', '/api/alerts/{id}', '/api/alerts/triage', '/api/alerts/{id}/filter', '/api/filters', '/api/suppressions', '/api/events', '/api/network', '/api/export', '/api/stats', '/api/rules', '/api/dlq', '/api/login']) {
       expect(doc.paths, p).toHaveProperty([p]);
     }
     expect(doc.paths['/api/incidents'].get.parameters.map((x: any) => x.name)).toEqual(expect.arrayContaining(['status', 'severity', 'technique', 'q', 'cursor']));

@@ -232,6 +232,29 @@ describe('deploy/compose.yaml', () => {
     expect(svcs.http!.environment.STREAM_REPLICAS).toBe('3');
   });
 
+  /** Named volumes (of the top-level `volumes`) that two of the given services mount. */
+  function sharedVolumes(c: Obj, names: string[]): string[] {
+    const mounts = (name: string) => ((c.services[name].volumes ?? []) as (string | Obj)[])
+      .map((v) => (typeof v === 'string' ? v.split(':')[0]! : String(v.source ?? '')))
+      .filter((v) => Object.hasOwn(c.volumes ?? {}, v));
+    const seen = new Map<string, string>();
+    const found: string[] = [];
+    for (const name of names) {
+      for (const v of new Set(mounts(name))) {
+        if (seen.has(v)) found.push(`${v}: ${seen.get(v)} and ${name}`);
+        else seen.set(v, name);
+      }
+    }
+    return found;
+  }
+
+  it('shares no volume between the HTTP API and detect: saved filters travel through NATS (and the old shared volume fails)', () => {
+    expect(sharedVolumes(compose, ['http', 'detect'])).toEqual([]);
+    expect((compose.services as Record<string, Obj>).http!.volumes).toBeUndefined();
+    const before = merge(compose, { services: { http: { volumes: ['rules-filters:/var/lib/minisoc/rules-filters'] } } });
+    expect(sharedVolumes(before, ['http', 'detect'])).toEqual(['rules-filters: http and detect']);
+  });
+
   it('sets only variables services/core/config.ts reads', () => {
     expect(CONFIG_KEYS.size).toBeGreaterThan(20);
     for (const name of SERVICES) {

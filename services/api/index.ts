@@ -7,7 +7,8 @@ import fp from 'fastify-plugin';
 import pg from 'pg';
 import type { Config } from '../core/config.js';
 import { createDb, type Db } from '../core/db/index.js';
-import { ConfigError, ValidationError } from '../core/errors.js';
+import { ConfigError, TransientError, ValidationError } from '../core/errors.js';
+import { FilterStore } from '../detect/filter-store.js';
 import type { Logger } from '../core/log.js';
 import { ApiError, errorBody } from '../core/http.js';
 import { opsRoutes } from './routes/ops.js';
@@ -26,6 +27,8 @@ export interface ApiDeps {
 function statusOf(err: FastifyError | Error): number {
   if (err instanceof ApiError) return err.statusCode;
   if (err instanceof ValidationError) return 400;
+  // NATS or the KV bucket away: a later try may pass.
+  if (err instanceof TransientError) return 503;
   if ((err as { code?: string }).code === QUERY_CANCELED) return 503;
   const code = (err as FastifyError).statusCode;
   if (code && code >= 400 && code < 500) return code;
@@ -59,6 +62,15 @@ function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
     }
     return pool;
   };
+  // The saved filters' bucket, opened (and created when missing) on first use; a failed open is tried again next time.
+  let opening: Promise<FilterStore> | undefined;
+  const filterStore = (): Promise<FilterStore> => {
+    opening ??= FilterStore.open(deps.nc, { replicas: deps.config.STREAM_REPLICAS, log: deps.log }).catch((err: unknown) => {
+      opening = undefined;
+      throw err;
+    });
+    return opening;
+  };
   return async (root) => {
     const app = root.withTypeProvider<TypeBoxTypeProvider>();
     app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -66,14 +78,14 @@ function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
       if (status >= 500 && status !== 503) req.log.error({ err }, 'request failed');
       const message = (err as { code?: string }).code === QUERY_CANCELED
         ? `the query took longer than ${deps.config.ANALYST_QUERY_TIMEOUT_MS} ms (ANALYST_QUERY_TIMEOUT_MS) and was cancelled: narrow the time range or filters`
-        : status >= 500 ? 'internal error' : err.message;
+        : status >= 500 && status !== 503 ? 'internal error' : err.message;
       void reply.code(status).send(errorBody(status, message));
     });
     app.addHook('onClose', async () => { await pool?.end(); await analystDb?.destroy(); });
-    await app.register(triageRoutes(deps.db, reads, deps.config));
+    await app.register(triageRoutes(deps.db, reads, deps.config, filterStore));
     await app.register(searchRoutes(reads, exportPool));
     await app.register(timelineRoutes(reads));
-    await app.register(opsRoutes(deps));
+    await app.register(opsRoutes({ ...deps, filterStore }));
   };
 }
 

@@ -1,6 +1,6 @@
 // The JSON schemas (TypeBox) of the API's items and query strings; route types come from these.
 import { Type, type TSchema } from 'typebox';
-import { SEVERITIES } from '../core/topology.js';
+import { FILTER_MAX_YAML_BYTES, SEVERITIES } from '../core/topology.js';
 import { ALERT_STATUSES, BULK_ACTIONS, CLOSE_REASONS, HISTORY_LIMIT, MAX_BULK_IDS, MAX_SEARCH_CHARS, MAX_SEARCH_TERMS } from './queries/incidents.js';
 import { SUPPRESSION_FIELDS } from './queries/suppressions.js';
 import { ENTITY_KINDS, NEIGHBOURS_MAX_TOP, TIMELINE_MAX_LIMIT, TIMELINE_ROLES } from './queries/timeline.js';
@@ -92,9 +92,13 @@ export const FilterField = Type.Object({
   field: Str, value: Type.Union([Str, Type.Number()]), selected: Type.Boolean({ description: 'whether the proposed selection uses it' }),
 });
 
+const FilterFile = Type.String({ description: 'where the filter is stored: kv:RULE_FILTERS/<key> (the loader names it in file:line reasons)' });
+const FilterKey = Type.String({ description: 'its key in the KV bucket RULE_FILTERS' });
+
 export const FilterPreview = Type.Object({
   alertId: Str, ruleId: Str, ruleTitle: Str,
-  file: Type.String({ description: 'where saving writes the document (RULES_FILTERS_DIR)' }),
+  file: FilterFile,
+  key: FilterKey,
   exists: Type.Boolean({ description: 'a filter was saved for this alert already' }),
   yaml: Type.String({ description: 'the Sigma filter document: the rule\'s logsource, rules: [<rule id>], a selection of the chosen fields' }),
   candidates: Type.Array(FilterField),
@@ -106,11 +110,21 @@ export const FilterQuery = Type.Object({
 }, { additionalProperties: false });
 
 export const NewFilter = Type.Object({
-  yaml: Type.String({ minLength: 1, maxLength: 65_536, description: 'the Sigma filter document (the preview\'s, edited or not)' }),
+  yaml: Type.String({ minLength: 1, maxLength: FILTER_MAX_YAML_BYTES, description: `the Sigma filter document (the preview's, edited or not), at most ${FILTER_MAX_YAML_BYTES} bytes` }),
   comment: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
 }, { additionalProperties: false });
 
-export const SavedFilter = Type.Object({ id: Str, title: Str, file: Str, ruleId: Str, matchesEvent: Nullable(Type.Boolean()) });
+export const SavedFilter = Type.Object({ id: Str, title: Str, file: FilterFile, key: FilterKey, ruleId: Str, matchesEvent: Nullable(Type.Boolean()) });
+
+export const SavedFilterItem = Type.Object({
+  alertId: Nullable(Type.String({ description: 'the alert it was saved for; null for a key written by hand' })),
+  key: FilterKey, file: FilterFile, revision: Type.Integer(), savedAt: Type.String({ format: 'date-time' }),
+  id: Nullable(Str), title: Nullable(Str), rules: Type.Array(Str, { description: 'the rules it names' }),
+  error: Type.Optional(Type.String({ description: 'why the detect service skips it: the loader\'s file:line reasons' })),
+  yaml: Type.String({ description: 'the saved document' }),
+});
+
+export const RemovedFilter = Type.Object({ alertId: Str, key: FilterKey, file: FilterFile, id: Nullable(Str), title: Nullable(Str) });
 
 export const EventFilters = {
   since: Type.Optional(When('at or after')),

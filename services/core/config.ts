@@ -77,7 +77,7 @@ const schema = z.object({
   RULES_DIR: z.string().default('./rules,./rules-sigmahq'),
   /** The rules policy (YAML or JSON: statuses, folders, enable, disable, levels, placeholders); default DATA_DIR/rules-policy.yml, built-in defaults when missing. */
   RULES_POLICY: z.string().optional(),
-  /** Sigma filter documents analysts save when they close an alert as a false positive; loaded with RULES_DIR. Default DATA_DIR/rules-filters. */
+  /** Where versions before the RULE_FILTERS KV bucket saved false-positive filters; still loaded by detect when it exists, never written. Default DATA_DIR/rules-filters. */
   RULES_FILTERS_DIR: z.string().optional(),
   /** This detect instance evaluates shard i of N of the rules ("i/N"). */
   DETECT_SHARD: z.string().default('0/1'),

@@ -57,7 +57,23 @@ export const STREAMS = {
 } as const;
 export type StreamName = keyof typeof STREAMS;
 
-export const KV_BUCKETS = { AGENTS: 'AGENTS', DETECT_STATE: 'DETECT_STATE' } as const;
+export const KV_BUCKETS = { AGENTS: 'AGENTS', DETECT_STATE: 'DETECT_STATE', RULE_FILTERS: 'RULE_FILTERS' } as const;
+
+/** Largest value of the RULE_FILTERS bucket (a message's headers count towards it, so the YAML itself is held a little below). */
+export const RULE_FILTERS_MAX_VALUE_BYTES = 64 * 1024;
+/** The largest filter document saved: the bucket's value limit less room for the message's headers. */
+export const FILTER_MAX_YAML_BYTES = RULE_FILTERS_MAX_VALUE_BYTES - 1024;
+/** Bytes the RULE_FILTERS bucket may hold; a save beyond it is refused (discard new), never an old filter dropped. */
+export const RULE_FILTERS_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The RULE_FILTERS bucket: the Sigma filters analysts save from closed false positives, one key per alert, the YAML
+ * text as value, replicated like the streams. Only the latest value of a key matters (history 1). Every option is
+ * a nats-server 2.9 feature.
+ */
+export function ruleFiltersBucket(l: Pick<TopologyLimits, 'replicas'>): { history: number; replicas: number; max_bytes: number; maxValueSize: number; storage: StorageType } {
+  return { history: 1, replicas: l.replicas, max_bytes: RULE_FILTERS_MAX_BYTES, maxValueSize: RULE_FILTERS_MAX_VALUE_BYTES, storage: StorageType.File };
+}
 
 export interface TopologyLimits {
   /** Bytes a stream may hold before publishers are refused. */

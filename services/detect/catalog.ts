@@ -2,7 +2,7 @@
 import { Detector } from './detector.js';
 import { techniquesFromTags, tacticName } from './mitre/index.js';
 import { applyPolicy, type Excluded, type RulePolicy } from './policy.js';
-import { loadRules } from './sigma/loader.js';
+import { loadRules, type LoadResult } from './sigma/loader.js';
 import type { LoadProblem, SigmaRule } from './sigma/types.js';
 
 export interface CatalogEntry {
@@ -20,9 +20,9 @@ export interface Catalog {
   detector: Detector;
 }
 
-/** Loads the directories, applies the policy and compiles what runs, as the detect service does. */
-export function loadCatalog(dirs: readonly string[], policy: RulePolicy): Catalog {
-  const { rules, problems } = loadRules(dirs);
+/** Loads the directories (and `extra` rules, such as the saved filters), applies the policy and compiles what runs, as the detect service does. */
+export function loadCatalog(dirs: readonly string[], policy: RulePolicy, extra?: LoadResult): Catalog {
+  const { rules, problems } = loadRules(dirs, extra);
   const { rules: running, excluded } = applyPolicy(rules, policy);
   const detector = new Detector(running, { placeholders: policy.placeholders });
   return { entries: catalogEntries(running, excluded, detector.problems), problems, detector };

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import yaml from 'js-yaml';
 import { Detector } from './detector.js';
 import { eventsFromDocs } from './hunt.js';
-import { linkRules, parseRuleText } from './sigma/loader.js';
+import { linkRules, parseRuleText, type LoadResult } from './sigma/loader.js';
 import type { DetectionRule, LoadProblem, SigmaRule } from './sigma/types.js';
 
 /**
@@ -151,4 +151,44 @@ export function checkFilter(text: string, file: string, o: { rule: DetectionRule
   if (alone.evaluate(eventsFromDocs([o.doc], 'fp-check')).length === 0) return { problems: [], filter: f, matchesEvent: null };
   withFilter.evaluate(eventsFromDocs([o.doc], 'fp-check'));
   return { problems: [], filter: f, matchesEvent: withFilter.filteredCount > 0 };
+}
+
+/**
+ * One saved filter (a value of the RULE_FILTERS bucket, `file` naming its key): its rules when every document of it is
+ * a Sigma filter that loads, else none, with the problems. A saved value is all or nothing: a broken one never half
+ * loads, and never takes another filter with it.
+ */
+export function parseSavedFilter(text: string, file: string): LoadResult {
+  const r = parseRuleText(text, file);
+  const problems: LoadProblem[] = [...r.problems];
+  for (const x of r.rules) {
+    if (x.kind !== 'detection' || !x.filter) {
+      problems.push({ file, line: x.source.line, message: `'${x.title}' is not a Sigma filter document: only filters are loaded from saved filters`, severity: 'error' });
+    }
+  }
+  return problems.some((p) => p.severity === 'error') ? { rules: [], problems } : { rules: r.rules, problems };
+}
+
+/** The saved filters as rules, each value parsed once while its text stays the same. */
+export class SavedFilterSet {
+  private readonly cache = new Map<string, { text: string; result: LoadResult }>();
+
+  /** Rules and problems of every saved filter given (`file`: its label); not linked, which the rule directory does with the rest. */
+  load(saved: Iterable<{ file: string; text: string }>): LoadResult {
+    const rules: SigmaRule[] = [];
+    const problems: LoadProblem[] = [];
+    const seen = new Set<string>();
+    for (const { file, text } of saved) {
+      seen.add(file);
+      let c = this.cache.get(file);
+      if (!c || c.text !== text) {
+        c = { text, result: parseSavedFilter(text, file) };
+        this.cache.set(file, c);
+      }
+      rules.push(...c.result.rules);
+      problems.push(...c.result.problems);
+    }
+    for (const f of [...this.cache.keys()]) if (!seen.has(f)) this.cache.delete(f);
+    return { rules, problems };
+  }
 }

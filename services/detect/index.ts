@@ -10,4 +10,4 @@ export { RuleDirectory } from './rules-dir.js';
 export { techniquesFromTags } from './mitre/index.js';
 export { applyPolicy, readPolicy, parsePolicy, policyFile, ruleDirs, filtersDir, loadedRuleDirs, ruleFolder, exclusionReason, DEFAULT_POLICY, type RulePolicy, type Excluded } from './policy.js';
 export { loadCatalog, catalogEntries, coverage, logsourceLabel, type Catalog, type CatalogEntry, type CoverageRow } from './catalog.js';
-export { proposeFilter, checkFilter, filterCandidates, FilterError, FILTER_FIELDS, type FilterField, type FilterProposal, type FilterCheck } from './fp-filter.js';
+export { proposeFilter, checkFilter, filterCandidates, parseSavedFilter, SavedFilterSet, FilterError, FILTER_FIELDS, type FilterField, type FilterProposal, type FilterCheck } from './fp-filter.js';

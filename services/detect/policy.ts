@@ -143,7 +143,10 @@ export function policyFile(config: { RULES_POLICY?: string; DATA_DIR: string }):
   return config.RULES_POLICY ?? join(config.DATA_DIR, 'rules-policy.yml');
 }
 
-/** Where the Sigma filters analysts save from closed false positives live: RULES_FILTERS_DIR, else DATA_DIR/rules-filters. */
+/**
+ * Where versions before the RULE_FILTERS KV bucket saved the filters analysts make from closed false positives:
+ * RULES_FILTERS_DIR, else DATA_DIR/rules-filters. Still loaded when it exists; nothing new is written there.
+ */
 export function filtersDir(config: { RULES_FILTERS_DIR?: string; DATA_DIR: string }): string {
   return config.RULES_FILTERS_DIR ?? join(config.DATA_DIR, 'rules-filters');
 }
@@ -154,8 +157,8 @@ export function ruleDirs(rulesDir: string): string[] {
 }
 
 /**
- * Every directory the detect service loads: RULES_DIR, then the saved filters directory when it exists (the
- * detect service creates it at start; a reader such as the API must not fail before the first filter is saved).
+ * Every directory the detect service loads: RULES_DIR, then the directory of filters saved by earlier versions when
+ * it exists. The filters saved now are in the RULE_FILTERS KV bucket (filter-store.ts), not in a directory.
  */
 export function loadedRuleDirs(config: { RULES_DIR: string; RULES_FILTERS_DIR?: string; DATA_DIR: string }): string[] {
   const dirs = ruleDirs(config.RULES_DIR);

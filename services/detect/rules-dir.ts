@@ -18,8 +18,10 @@ export class RuleDirectory {
   /**
    * Reads every rule file. A file that now fails to load keeps the rules of its last good version,
    * so a typo saved into a rule never switches that rule off; its problems are reported all the same.
+   * `extra` (the saved filters, parsed) joins the files' rules before the set is linked, so an id clash between
+   * them is found like one between two files.
    */
-  load(): RuleSetVersion {
+  load(extra?: { rules: readonly SigmaRule[]; problems: readonly LoadProblem[] }): RuleSetVersion {
     const files: string[] = [];
     const problems: LoadProblem[] = [];
     for (const d of this.dirs) {
@@ -58,6 +60,10 @@ export class RuleDirectory {
       }
     }
     for (const f of [...this.lastGood.keys()]) if (!seen.has(f)) this.lastGood.delete(f);
+    if (extra) {
+      rules.push(...extra.rules);
+      problems.push(...extra.problems);
+    }
     return { rules: linkRules(rules, problems), problems, kept };
   }
 

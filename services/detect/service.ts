@@ -1,5 +1,5 @@
 // The detect service: enriched batches through the Sigma engine, alerts to alerts.<level>, hot rule reload.
-import { mkdirSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { Counter, Gauge } from 'prom-client';
@@ -10,7 +10,9 @@ import { decoder, type Output, type Stage } from '../core/runner.js';
 import { startStages, type RunningService, type ServiceContext } from '../core/service.js';
 import { KV_BUCKETS, SEVERITIES, detectDurable, subjects, type Severity } from '../core/topology.js';
 import { Detector, type DetectorSnapshot } from './detector.js';
-import { applyPolicy, filtersDir, policyFile, readPolicy, ruleDirs } from './policy.js';
+import { FilterStore, filterLabel } from './filter-store.js';
+import { SavedFilterSet } from './fp-filter.js';
+import { applyPolicy, loadedRuleDirs, policyFile, readPolicy } from './policy.js';
 import { RuleDirectory } from './rules-dir.js';
 import { formatProblem } from './sigma/types.js';
 
@@ -38,27 +40,71 @@ export function alertOutputs(alerts: Alert[]): Output[] {
   });
 }
 
+/** Quiet time after a change before the rules are rebuilt, and the longest a rebuild waits while changes keep coming. */
+const RELOAD_DEBOUNCE_MS = 300;
+const RELOAD_MAX_WAIT_MS = 2000;
+const SAVED_PREFIX = filterLabel('');
+
+/**
+ * Runs `work` once requests have stopped for `debounceMs` (at most `maxWaitMs` after the first of a burst), one run
+ * at a time: requests during a run make one more run after it. A rebuild compiles every rule, so a burst of saved
+ * filters or file writes costs one or two rebuilds, never one each, and never two at once.
+ */
+export function serialDebounce(work: () => void | Promise<void>, debounceMs: number, maxWaitMs: number): { request(): void; close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let firstAt = 0;
+  let running = false;
+  let again = false;
+  let closed = false;
+  const fire = async (): Promise<void> => {
+    timer = undefined;
+    firstAt = 0;
+    if (running) { again = true; return; }
+    running = true;
+    try {
+      await work();
+    } finally {
+      running = false;
+    }
+    if (again) { again = false; request(); }
+  };
+  const request = (): void => {
+    if (closed) return;
+    const now = Date.now();
+    if (!firstAt) firstAt = now;
+    clearTimeout(timer);
+    timer = setTimeout(() => void fire(), Math.max(0, Math.min(debounceMs, firstAt + maxWaitMs - now)));
+  };
+  return { request, close: () => { closed = true; clearTimeout(timer); } };
+}
+
 export async function startDetect(ctx: ServiceContext): Promise<RunningService> {
   const { config, log } = ctx;
   const shard = parseShard(config.DETECT_SHARD);
   if (shard.count !== config.DETECT_SHARDS) {
     throw new ConfigError(`DETECT_SHARD=${config.DETECT_SHARD} but DETECT_SHARDS=${config.DETECT_SHARDS}: set DETECT_SHARDS=${shard.count} for every service, since it decides the durable consumer of each shard`);
   }
-  // Filters analysts save from closed false positives land in their own directory, loaded like RULES_DIR; it is made
-  // now so that its watch starts with the service, before the first filter is written.
-  const savedFilters = filtersDir(config);
-  const dirs = ruleDirs(config.RULES_DIR);
-  try {
-    mkdirSync(savedFilters, { recursive: true });
-    if (!dirs.includes(savedFilters)) dirs.push(savedFilters);
-  } catch (err) {
-    log.warn({ dir: savedFilters, err: errorMessage(err) }, 'cannot create the filters directory: filters saved from false positives will not load');
-  }
-  const dir = new RuleDirectory(dirs);
+  // RULES_DIR, and RULES_FILTERS_DIR when it exists: where versions before the RULE_FILTERS bucket saved filters.
+  const dir = new RuleDirectory(loadedRuleDirs(config));
   const policyPath = policyFile(config);
   let policy = readPolicy(policyPath);
+  // Every change (a rule file, the policy, a saved filter) asks for one rebuild; a burst of them makes one.
+  let detector!: Detector;
+  const reloader = serialDebounce(() => {
+    try {
+      detector = build(detector);
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'rule reload failed; the previous rules stay');
+    }
+  }, RELOAD_DEBOUNCE_MS, RELOAD_MAX_WAIT_MS);
+  // Filters analysts save from closed false positives, in the RULE_FILTERS bucket: all of them are read before the
+  // first batch (a filter saved before a restart holds for it), then followed by a watch.
+  const store = await FilterStore.open(ctx.nc, { replicas: config.STREAM_REPLICAS, log });
+  const follower = await store.follow(() => reloader.request(), log);
+  const savedFilters = new SavedFilterSet();
   const build = (prev?: Detector): Detector => {
-    const v = dir.load();
+    const saved = savedFilters.load([...follower.entries.values()].map((e) => ({ file: filterLabel(e.key), text: e.yaml })));
+    const v = dir.load(saved);
     // The policy is read again on every reload; a policy that no longer parses keeps the previous one.
     try {
       policy = readPolicy(policyPath);
@@ -66,7 +112,12 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
       if (!prev) throw err;
       log.error({ err: errorMessage(err) }, 'rules policy unreadable; the previous policy stays');
     }
-    for (const p of v.problems) (p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log))({ rule: formatProblem(p) }, 'rule problem');
+    for (const p of v.problems) {
+      const level = p.severity === 'error' ? log.error.bind(log) : log.warn.bind(log);
+      // A saved filter that does not load is skipped alone; its key says which one to fix or remove.
+      if (p.file.startsWith(SAVED_PREFIX)) level({ bucket: KV_BUCKETS.RULE_FILTERS, key: p.file.slice(SAVED_PREFIX.length), rule: formatProblem(p) }, 'saved filter problem');
+      else level({ rule: formatProblem(p) }, 'rule problem');
+    }
     if (v.kept.length) log.warn({ files: v.kept }, 'kept the previous version of rule files that no longer load');
     const run = applyPolicy(v.rules, policy);
     const d = new Detector(run.rules, { shard, placeholders: policy.placeholders });
@@ -75,10 +126,10 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
     rulesLoaded.set(d.size);
     filtersLoaded.set(d.filterCount);
     ruleProblems.set(v.problems.length + d.problems.length);
-    log.info({ rules: d.size, excluded: run.excluded.length, problems: v.problems.length + d.problems.length, shard: `${shard.index}/${shard.count}` }, 'rules loaded');
+    log.info({ rules: d.size, excluded: run.excluded.length, savedFilters: follower.entries.size, problems: v.problems.length + d.problems.length, shard: `${shard.index}/${shard.count}` }, 'rules loaded');
     return d;
   };
-  let detector = build();
+  detector = build();
 
   // Correlation windows survive a restart through a checkpoint in a KV bucket.
   const kv: KV = await new Kvm(ctx.nc).create(KV_BUCKETS.DETECT_STATE, { history: 1 });
@@ -125,21 +176,16 @@ export async function startDetect(ctx: ServiceContext): Promise<RunningService> 
     }))).finally(() => { ticking = false; });
   }, 1000);
   const saver = setInterval(() => void checkpoint(), config.DETECT_CHECKPOINT_MS);
-  const reload = () => {
-    try {
-      detector = build(detector);
-    } catch (err) {
-      log.error({ err: errorMessage(err) }, 'rule reload failed; the previous rules stay');
-    }
-  };
-  const watcher = dir.watch(reload);
+  const watcher = dir.watch(() => reloader.request(), 0);
   // The policy file usually sits in DATA_DIR beside busy stores, so it is polled rather than watched.
-  const onPolicy = (cur: Stats, old: Stats) => { if (cur.mtimeMs !== old.mtimeMs) reload(); };
+  const onPolicy = (cur: Stats, old: Stats) => { if (cur.mtimeMs !== old.mtimeMs) reloader.request(); };
   watchFile(policyPath, { interval: 2000 }, onPolicy);
   return {
     stop: async () => {
       watcher.close();
       unwatchFile(policyPath, onPolicy);
+      await follower.stop();
+      reloader.close();
       clearInterval(tick);
       clearInterval(saver);
       await stages.stop();

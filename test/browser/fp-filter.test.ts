@@ -1,12 +1,17 @@
 // The false-positive flow in a real browser (Debian's chromium through playwright-core) against soc up on a real
 // nats-server and PostgreSQL: close an incident as a false positive, narrow and edit the offered filter, see a broken
-// edit refused with its line, save, and read the alert and false-positive counts on the Rules page.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// edit refused with its line, save (into the KV bucket RULE_FILTERS), and read the alert and false-positive counts on
+// the Rules page.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../services/auth/users.js';
 import { createDb } from '../../services/core/db/index.js';
+import { KV_BUCKETS } from '../../services/core/topology.js';
+import { filterKey } from '../../services/detect/filter-store.js';
 import { freePort } from '../../tools/local/postgres.js';
 import { ROOT, createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc, type TestDatabase, type TestNats } from '../harness.js';
 
@@ -57,6 +62,17 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The filter saved for an alert in the bucket, or null. */
+async function savedFilter(alertId: string): Promise<string | null> {
+  const nc = await connect({ servers: nats.url });
+  try {
+    const e = await (await new Kvm(nc).open(KV_BUCKETS.RULE_FILTERS)).get(filterKey(alertId));
+    return e?.operation === 'PUT' ? e.string() : null;
+  } finally {
+    await nc.close();
+  }
+}
+
 async function ingest(lines: string[]): Promise<void> {
   const res = await fetch(`${http}/api/ingest?source=bastion&format=syslog`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: lines.join('\n') });
   expect(res.status, await res.text()).toBe(202);
@@ -104,10 +120,10 @@ describe('closing a false positive in the dashboard', () => {
     await yaml.fill(broken);
     await fp.getByRole('button', { name: 'Save filter' }).click();
     const line = broken.split('\n').findIndex((l) => l.includes('condition:')) + 1;
-    const file = join(dataDir, 'rules-filters', `fp-${alertId}.yml`);
+    const file = `kv:RULE_FILTERS/${filterKey(alertId)}`;
     await fp.getByTestId('fp-error').waitFor();
     expect(await fp.getByTestId('fp-error').textContent()).toContain(`${file}:${line}: condition 'selection and missing'`);
-    expect(existsSync(file)).toBe(false);
+    expect(await savedFilter(alertId)).toBeNull();
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'incident-fp-filter.png') });
 
@@ -115,7 +131,8 @@ describe('closing a false positive in the dashboard', () => {
     await yaml.fill(edited);
     await fp.getByRole('button', { name: 'Save filter' }).click();
     await fp.getByText('Filter saved to').waitFor();
-    expect(readFileSync(file, 'utf8')).toBe(edited);
+    expect(await fp.getByText('Filter saved to').textContent()).toContain(file);
+    expect(await savedFilter(alertId)).toBe(edited);
 
     await page.getByRole('link', { name: 'Rules', exact: true }).click();
     const ruleRow = page.locator(`tr[data-rule="${RULE_ID}"]`);

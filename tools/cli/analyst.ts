@@ -1,4 +1,4 @@
-// The analysts' `soc` commands (incidents, alerts, timeline, export, stats, tail, users), on the same queries as the API.
+// The analysts' `soc` commands (incidents, alerts, rules filters, timeline, export, stats, tail, users), on the same queries as the API.
 import type { Command } from 'commander';
 import { lazy } from './lazy.js';
 
@@ -32,7 +32,7 @@ export function registerAnalystCommands(program: Command): void {
   alerts.command('reopen').argument('<id>').description('reopen a closed alert (refused when its dedup key has a newer open alert)')
     .option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsReopen));
   alerts.command('filter').argument('<id>')
-    .description('the Sigma filter proposed for a false positive (YAML on stdout, the fields on offer on stderr); --save or --from saves one into RULES_FILTERS_DIR')
+    .description('the Sigma filter proposed for a false positive (YAML on stdout, the fields on offer on stderr); --save or --from saves one into the KV bucket RULE_FILTERS')
     .option('--fields <list>', 'the event fields to select on (comma separated; default: host, user, source address, process)')
     .option('--save', 'save the proposed filter as printed (the alert must be closed as false_positive or benign)')
     .option('--from <file>', 'save this filter document instead (an edited proposal), checked by the rule loader first')
@@ -85,4 +85,15 @@ export function registerAnalystCommands(program: Command): void {
     .option('--password-stdin', 'read the password from stdin').action(lazy(() => import('./users.js'), (m) => m.usersResetPassword));
   users.command('set-role').argument('<name>').argument('<role>').description('change a user\'s role (viewer, analyst, admin); their sessions end').action(lazy(() => import('./users.js'), (m) => m.usersSetRole));
   users.command('end-sessions').argument('<name>').description('end every session and API token of a user').action(lazy(() => import('./users.js'), (m) => m.usersEndSessions));
+}
+
+/** `soc rules filters list|remove`: the filters saved from false positives, in the KV bucket RULE_FILTERS (NATS_URL or a running soc up). */
+export function registerRuleFilterCommands(rules: Command): void {
+  const filters = rules.command('filters').description('the filters saved from false positives (KV bucket RULE_FILTERS; soc alerts filter makes them)');
+  filters.command('list').description('every saved filter: when, for which alert, the rules it names, its title (or why detect skips it)')
+    .option('--json', 'one JSON object per line')
+    .action(lazy(() => import('./incidents.js'), (m) => m.rulesFiltersList));
+  filters.command('remove').argument('<alert id>', 'the alert the filter was saved for').description('lift the filter saved for an alert (audited as cli:<your user>); detect reloads without it')
+    .option('--comment <text>', 'a note for the audit log')
+    .action(lazy(() => import('./incidents.js'), (m) => m.rulesFiltersRemove));
 }

@@ -1,12 +1,14 @@
-// `soc incidents` and `soc alerts show|ack|close|reopen|filter`: the API's incident and filter queries from the command line.
+// `soc incidents`, `soc alerts show|ack|close|reopen|filter` and `soc rules filters list|remove`: the API's incident and filter queries from the command line.
 import { userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { FILTERABLE_REASONS, previewFilter, saveFilter } from '../../services/api/queries/filters.js';
+import { FILTERABLE_REASONS, deleteFilter, listSavedFilters, previewFilter, saveFilter, type FilterDeps } from '../../services/api/queries/filters.js';
 import { alertHistory, bulkTriage, getAlert, listIncidents, triageAlert, CLOSE_REASONS, type BulkTriage, type CloseReason, type HistoryEntry, type Incident, type IncidentQuery } from '../../services/api/queries/incidents.js';
 import { loadConfig } from '../../services/core/config.js';
 import { createDb, type Db } from '../../services/core/db/index.js';
 import { ConfigError } from '../../services/core/errors.js';
+import { KV_BUCKETS } from '../../services/core/topology.js';
 import { databaseUrl } from '../local/runtime.js';
+import { withFilterStore } from './nats.js';
 import { table, terminalSafe } from './output.js';
 
 /** Who did it, in the audit log. */
@@ -26,11 +28,20 @@ export async function withDb<T>(work: (db: Db) => Promise<T>): Promise<T> {
   try {
     return await work(db);
   } catch (err) {
-    if ((err as Error).name === 'ApiError') throw new ConfigError((err as Error).message, { cause: err });
+    if (USER_FACING.has((err as Error).name)) throw new ConfigError((err as Error).message, { cause: err });
     throw err;
   } finally {
     await db.destroy();
   }
+}
+
+/** Errors the person at the terminal acts on (a 4xx of the API, the filter bucket unreachable or full): said in one line. */
+const USER_FACING = new Set(['ApiError', 'TransientError', 'FilterBucketFullError']);
+
+/** The database and the saved filters' bucket (NATS_URL or a running soc up), for the filter commands. */
+function withFilters<T>(work: (db: Db, deps: FilterDeps) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  return withFilterStore((store) => withDb((db) => work(db, { config, store })));
 }
 
 export async function incidents(o: IncidentQuery & { limit: string; json?: boolean }): Promise<void> {
@@ -115,14 +126,17 @@ export async function alertsClose(ids: string[], o: { reason: string; comment?: 
   // A filter is made from one alert's event: several alerts would each propose their own.
   if (o.filter && ids.length !== 1) throw new ConfigError(`--filter saves the filter of one alert; ${ids.length} were given`);
   const fields = fieldList(o.fields);
-  await withDb(async (db) => {
+  const close = async (db: Db) => {
     const items = await bulk(db, { ids, action: 'close', closeReason: o.reason as CloseReason, comment: o.comment });
     process.stdout.write(items.map((a) => `${a.id} closed (${a.closeReason})\n`).join(''));
-    if (!o.filter) return;
-    const id = ids[0]!;
-    const config = loadConfig();
-    const p = await previewFilter(db, config, id, cliActor(), fields);
-    process.stdout.write(savedLine(await saveFilter(db, config, id, p.yaml, cliActor(), o.comment)));
+  };
+  if (!o.filter) { await withDb(close); return; }
+  const id = ids[0]!;
+  // The bucket is opened before the alert is closed: without NATS, nothing changes.
+  await withFilters(async (db, deps) => {
+    await close(db);
+    const p = await previewFilter(db, deps, id, cliActor(), fields);
+    process.stdout.write(savedLine(await saveFilter(db, deps, id, p.yaml, cliActor(), o.comment)));
   });
 }
 
@@ -135,13 +149,32 @@ export async function alertsFilter(id: string, o: { fields?: string; save?: bool
   if (o.from) {
     try { text = readFileSync(o.from, 'utf8'); } catch (err) { throw new ConfigError(`--from ${o.from}: ${(err as Error).message}`, { cause: err }); }
   }
-  const config = loadConfig();
-  await withDb(async (db) => {
-    if (text !== undefined) { process.stdout.write(savedLine(await saveFilter(db, config, id, text, cliActor(), o.comment))); return; }
-    const p = await previewFilter(db, config, id, cliActor(), fields);
-    if (o.save) { process.stdout.write(savedLine(await saveFilter(db, config, id, p.yaml, cliActor(), o.comment))); return; }
+  await withFilters(async (db, deps) => {
+    if (text !== undefined) { process.stdout.write(savedLine(await saveFilter(db, deps, id, text, cliActor(), o.comment))); return; }
+    const p = await previewFilter(db, deps, id, cliActor(), fields);
+    if (o.save) { process.stdout.write(savedLine(await saveFilter(db, deps, id, p.yaml, cliActor(), o.comment))); return; }
     process.stdout.write(p.yaml);
     process.stderr.write(`fields on offer (--fields): ${p.candidates.map((c) => `${c.selected ? '*' : ''}${c.field}=${JSON.stringify(c.value)}`).join('  ')}\n`
-      + `${p.matchesEvent ? 'drops the alert\'s event' : 'does not drop the alert\'s event as stored'}; saving writes ${p.file}${p.exists ? ' (a filter for this alert exists already)' : ''}\n`);
+      + `${p.matchesEvent ? 'drops the alert\'s event' : 'does not drop the alert\'s event as stored'}; saving stores it as ${p.file}${p.exists ? ' (a filter for this alert exists already)' : ''}\n`);
   });
+}
+
+/** The filters saved from false positives (KV RULE_FILTERS): alert, filter title, the rules it names; one that detect skips says why. */
+export async function rulesFiltersList(o: { json?: boolean }): Promise<void> {
+  const { items } = await withFilterStore((store) => listSavedFilters({ store }));
+  if (o.json) {
+    if (items.length) process.stdout.write(items.map((i) => JSON.stringify(i)).join('\n') + '\n');
+  } else if (items.length) {
+    process.stdout.write(table(['SAVED', 'ALERT', 'RULES', 'TITLE'], items.map((i) => [
+      i.savedAt, i.alertId ?? `(key ${i.key})`, i.rules.join(',') || '-', i.error ? `NOT LOADED: ${i.error.split('\n')[0]}` : i.title ?? '-',
+    ])));
+  }
+  const skipped = items.filter((i) => i.error).length;
+  if (!o.json) process.stderr.write(`${items.length} saved filter(s) in the KV bucket ${KV_BUCKETS.RULE_FILTERS}${skipped ? `, ${skipped} not loaded by detect` : ''}\n`);
+}
+
+/** Lifts the filter saved for an alert (audited as cli:<user>); the detect service reloads without it. */
+export async function rulesFiltersRemove(alertId: string, o: { comment?: string }): Promise<void> {
+  const r = await withFilters((db, deps) => deleteFilter(db, deps, alertId, cliActor(), o.comment));
+  process.stdout.write(`filter ${r.file}${r.title ? ` (${r.title})` : ''} removed; the detect service reloads within seconds\n`);
 }

@@ -1,23 +1,12 @@
 // `soc stats` and `soc tail`: pipeline health and the live event and alert streams, from NATS and the database.
-import type { NatsConnection } from '@nats-io/transport-node';
 import { serviceSummaries, stats as readStats } from '../../services/api/queries/stats.js';
 import { toEcs } from '../../services/core/ecs.js';
 import { errorMessage } from '../../services/core/errors.js';
-import { connectNats } from '../../services/core/nats.js';
 import { Alert, EventBatch } from '../../services/core/proto.js';
 import { subjects } from '../../services/core/topology.js';
 import { withDb } from './incidents.js';
-import { natsTarget, supervisedServices } from '../local/runtime.js';
-import { createLogger } from '../../services/core/log.js';
-
-async function withNats<T>(work: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connectNats({ ...natsTarget(), name: 'soc-cli', log: createLogger('soc', 'error') });
-  try {
-    return await work(nc);
-  } finally {
-    await nc.close();
-  }
-}
+import { supervisedServices } from '../local/runtime.js';
+import { withNats } from './nats.js';
 
 export async function stats(o: { json?: boolean }): Promise<void> {
   const s = await withNats((nc) => withDb((db) => readStats(db, nc)));

@@ -1,10 +1,13 @@
 // `soc rules test|eval|list|show|coverage`: the production engine over rule tests and log files, and the rule catalogue.
-import { coverage, formatProblem, huntEvents, loadCatalog, loadRules, loadedRuleDirs, logsourceLabel, policyFile, readPolicy, runRuleTests, techniquesFromTags, type Catalog, type SigmaRule } from '../../services/detect/index.js';
+import { SavedFilterSet, coverage, formatProblem, huntEvents, loadCatalog, loadRules, loadedRuleDirs, logsourceLabel, policyFile, readPolicy, runRuleTests, techniquesFromTags, type Catalog, type LoadResult, type SigmaRule } from '../../services/detect/index.js';
+import { filterLabel } from '../../services/detect/filter-store.js';
 import { ruleCounts, type RuleCounts } from '../../services/api/queries/rules.js';
 import { withDb } from './incidents.js';
 import { loadConfig } from '../../services/core/config.js';
 import { isSourceKind, SOURCE_KINDS } from '../../services/core/source-kinds.js';
-import { ConfigError } from '../../services/core/errors.js';
+import { ConfigError, errorMessage } from '../../services/core/errors.js';
+import { KV_BUCKETS } from '../../services/core/topology.js';
+import { withFilterStore } from './nats.js';
 import type { BodyFormat } from '../../services/ingest/core.js';
 import type { Event } from '../../services/core/proto.js';
 import { parseFile } from './parse.js';
@@ -62,18 +65,32 @@ export async function rulesEval(files: string[], o: { rules: string[]; format?: 
 
 interface CatalogOptions { rules?: string[]; policy?: string }
 
-/** The rule directories and policy as the detect service would read them (RULES_DIR and the saved filters, RULES_POLICY), or as given. */
-function catalog(o: CatalogOptions): Catalog {
+/**
+ * The filters saved from false positives (KV RULE_FILTERS), as the detect service reads them, when NATS is at hand
+ * (NATS_URL or a running soc up); without it the rule files are listed alone, and stderr says so.
+ */
+async function savedFilters(): Promise<LoadResult | undefined> {
+  try {
+    const entries = await withFilterStore((store) => store.list());
+    return new SavedFilterSet().load(entries.map((e) => ({ file: filterLabel(e.key), text: e.yaml })));
+  } catch (err) {
+    process.stderr.write(`the saved filters (KV bucket ${KV_BUCKETS.RULE_FILTERS}) are left out: ${errorMessage(err)}\n`);
+    return undefined;
+  }
+}
+
+/** The rule directories, saved filters and policy as the detect service would read them (RULES_DIR, KV RULE_FILTERS, RULES_POLICY), or the rules given. */
+async function catalog(o: CatalogOptions): Promise<Catalog> {
   const config = loadConfig();
   const dirs = o.rules?.length ? o.rules : loadedRuleDirs(config);
-  const c = loadCatalog(dirs, readPolicy(o.policy ?? policyFile(config)));
+  const c = loadCatalog(dirs, readPolicy(o.policy ?? policyFile(config)), o.rules?.length ? undefined : await savedFilters());
   for (const p of c.problems) process.stderr.write(`${formatProblem(p)}\n`);
   return c;
 }
 
 /** Every rule with its state (runs, excluded by the policy, not compiled) and the reason; load errors on stderr. */
 export async function rulesList(o: CatalogOptions & { json?: boolean; state?: string; counts?: boolean }): Promise<void> {
-  const c = catalog(o);
+  const c = await catalog(o);
   // Alert counts come from the database (DATABASE_URL or a running soc up), in the one grouped query the API uses.
   const counts = o.counts ? await withDb(ruleCounts) : undefined;
   const none: RuleCounts = { hits: 0, alerts: 0, alerts24h: 0, alerts7d: 0, falsePositives: 0 };
@@ -99,7 +116,7 @@ export async function rulesList(o: CatalogOptions & { json?: boolean; state?: st
 
 /** One rule: its metadata, state, techniques with names, and its YAML source location. */
 export async function rulesShow(id: string, o: CatalogOptions & { json?: boolean }): Promise<void> {
-  const c = catalog(o);
+  const c = await catalog(o);
   const want = id.toLowerCase();
   const e = c.entries.find((x) => x.rule.id === want || x.rule.name === id);
   if (!e) throw new ConfigError(`no rule ${JSON.stringify(id)} in ${o.rules?.join(', ') ?? 'RULES_DIR'} (soc rules list)`);
@@ -128,7 +145,7 @@ export async function rulesShow(id: string, o: CatalogOptions & { json?: boolean
 
 /** The ATT&CK coverage of the running rules: tactic, technique (with its name), rules per log source. */
 export async function rulesCoverage(o: CatalogOptions & { json?: boolean }): Promise<void> {
-  const c = catalog(o);
+  const c = await catalog(o);
   const rows = coverage(c.entries.filter((e) => e.state === 'runs').map((e) => e.rule));
   if (o.json) { for (const r of rows) process.stdout.write(JSON.stringify(r) + '\n'); return; }
   let tactic = '';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError } from '../../services/core/errors.js';
 import { registerAgentCommands, registerEnrollCommands, registerSourceCommands } from './commands.js';
-import { registerAnalystCommands } from './analyst.js';
+import { registerAnalystCommands, registerRuleFilterCommands } from './analyst.js';
 import { lazy } from './lazy.js';
 import type { lookup } from './lookup.js';
 
@@ -87,6 +87,7 @@ rules.command('update')
   .option('--pack <dir>', 'the pack directory to replace (default: the rules-sigmahq entry of RULES_DIR)')
   .option('--dry-run', 'validate and print the summary only')
   .action(lazy(() => import('./rules-update.js'), (m) => m.rulesUpdate));
+registerRuleFilterCommands(rules);
 
 registerAgentCommands(program);
 registerEnrollCommands(program);

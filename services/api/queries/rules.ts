@@ -1,7 +1,10 @@
-// The rule pack as the detect service loads it, with each rule's alert and false-positive counts, the rules the policy leaves out, and the files that fail to load.
+// The rule pack as the detect service loads it (files and the saved filters of the RULE_FILTERS bucket), with each rule's alert and false-positive counts, the rules the policy leaves out, and what fails to load.
 import { sql } from 'kysely';
 import type { Db } from '../../core/db/index.js';
-import { RuleDirectory, applyPolicy, formatProblem, loadedRuleDirs, policyFile, readPolicy, techniquesFromTags, type SigmaRule } from '../../detect/index.js';
+import { errorMessage } from '../../core/errors.js';
+import { KV_BUCKETS } from '../../core/topology.js';
+import { RuleDirectory, SavedFilterSet, applyPolicy, formatProblem, loadedRuleDirs, policyFile, readPolicy, techniquesFromTags, type SigmaRule } from '../../detect/index.js';
+import { filterLabel, type FilterStore, type SavedFilterEntry } from '../../detect/filter-store.js';
 
 export interface RuleItem {
   id: string;
@@ -39,16 +42,21 @@ export interface RuleCounts {
 
 /** One RuleDirectory per set of directories: unchanged files are not parsed again on the next request. */
 const dirs = new Map<string, RuleDirectory>();
+/** Saved filters are parsed again only when their text changes. */
+const savedSet = new SavedFilterSet();
 
 type RuleConfig = { RULES_DIR: string; RULES_POLICY?: string; RULES_FILTERS_DIR?: string; DATA_DIR: string };
 
-/** The rules of RULES_DIR and the saved filters, as the detect service reads them (last good version of each file kept). */
-export function loadedRuleSet(config: RuleConfig): ReturnType<RuleDirectory['load']> {
+/**
+ * The rules of RULES_DIR (and of the filters directory of earlier versions) with the filters saved in the bucket, as
+ * the detect service reads them: last good version of each file kept, a saved filter that does not load skipped.
+ */
+export function loadedRuleSet(config: RuleConfig, saved: readonly SavedFilterEntry[]): ReturnType<RuleDirectory['load']> {
   const list = loadedRuleDirs(config);
   const key = list.join('\n');
   let dir = dirs.get(key);
   if (!dir) { dir = new RuleDirectory(list); dirs.set(key, dir); }
-  return dir.load();
+  return dir.load(savedSet.load(saved.map((e) => ({ file: filterLabel(e.key), text: e.yaml }))));
 }
 
 /** Alert counts of every rule in one grouped pass over the alerts table. */
@@ -76,9 +84,19 @@ function logsourceText(r: SigmaRule): string {
 
 const isFilter = (r: SigmaRule): boolean => r.kind === 'detection' && r.filter !== undefined;
 
-/** Rules of RULES_DIR and the saved filters, those the policy leaves out, then one item per load error (with an empty id). */
-export async function listRules(db: Db, config: RuleConfig): Promise<{ items: RuleItem[] }> {
-  const { rules, problems } = loadedRuleSet(config);
+/**
+ * Rules of RULES_DIR and the saved filters, those the policy leaves out, then one item per load error (with an empty
+ * id). When the bucket cannot be read, the files are listed all the same, with an error item saying so.
+ */
+export async function listRules(db: Db, config: RuleConfig, store: () => Promise<FilterStore>): Promise<{ items: RuleItem[] }> {
+  let saved: SavedFilterEntry[] = [];
+  let unread: string | undefined;
+  try {
+    saved = await (await store()).list();
+  } catch (err) {
+    unread = `the saved filters (KV bucket ${KV_BUCKETS.RULE_FILTERS}) cannot be read, so they are not listed or counted: ${errorMessage(err)}`;
+  }
+  const { rules, problems } = loadedRuleSet(config, saved);
   const { rules: running, excluded } = applyPolicy(rules, readPolicy(policyFile(config)));
   const counts = await ruleCounts(db);
   // Filters name rules by id or name; each running filter counts once for every rule it names.
@@ -96,8 +114,8 @@ export async function listRules(db: Db, config: RuleConfig): Promise<{ items: Ru
   });
   const items: RuleItem[] = running.map((r) => item(r));
   for (const e of excluded) items.push(item(e.rule, e.reason));
-  for (const p of problems) {
-    if (p.severity === 'error') items.push({ id: '', title: '', level: '', kind: '', techniques: [], ...NO_COUNTS, filters: 0, file: p.file, error: formatProblem(p) });
-  }
+  const failed = (file: string, error: string): RuleItem => ({ id: '', title: '', level: '', kind: '', techniques: [], ...NO_COUNTS, filters: 0, file, error });
+  for (const p of problems) if (p.severity === 'error') items.push(failed(p.file, formatProblem(p)));
+  if (unread) items.push(failed(filterLabel(''), unread));
   return { items };
 }

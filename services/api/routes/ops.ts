@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Type } from 'typebox';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db/index.js';
+import type { FilterStore } from '../../detect/filter-store.js';
 import { ROLES, createUser, endSessions, listUsers, resetPassword, setDisabled, setRole, MIN_PASSWORD_LENGTH, UnknownUserError } from '../../auth/users.js';
 import { ApiError } from '../../core/http.js';
 import { listAudit } from '../queries/audit.js';
@@ -15,7 +16,7 @@ import { AuditItem, DeadLetter, Limit, RuleItem, Stats, UserItem } from '../sche
 import { audit } from '../../core/audit.js';
 import { requireRole } from '../../auth/plugin.js';
 
-export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Config }): FastifyPluginAsyncTypebox {
+export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Config; filterStore: () => Promise<FilterStore> }): FastifyPluginAsyncTypebox {
   const { db } = deps;
   return async (app) => {
     const viewer = requireRole('viewer');
@@ -29,8 +30,8 @@ export function opsRoutes(deps: { db: () => Db; nc: NatsConnection; config: Conf
 
     app.get('/api/rules', {
       preHandler: viewer,
-      schema: { tags: ['operations'], summary: 'The rules of RULES_DIR with their hit counts, the rules the policy leaves out (with the reason), and load errors', response: { 200: Type.Object({ items: Type.Array(RuleItem) }), ...authErrors } },
-    }, async () => listRules(db(), deps.config));
+      schema: { tags: ['operations'], summary: 'The rules of RULES_DIR and the saved filters with their hit counts, the rules the policy leaves out (with the reason), and load errors', response: { 200: Type.Object({ items: Type.Array(RuleItem) }), ...authErrors } },
+    }, async () => listRules(db(), deps.config, deps.filterStore));
 
     app.get('/api/dlq', {
       preHandler: viewer,

@@ -3,20 +3,25 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db/index.js';
+import type { FilterStore } from '../../detect/filter-store.js';
 import { authErrors, errorBody, errorSchema, page } from '../../core/http.js';
-import { previewFilter, saveFilter } from '../queries/filters.js';
+import { deleteFilter, listSavedFilters, previewFilter, saveFilter, type FilterDeps } from '../queries/filters.js';
 import { alertHistory, bulkTriage, getAlert, listIncidents, MAX_BULK_IDS, triageAlert } from '../queries/incidents.js';
 import { createSuppression, deleteSuppression, listSuppressions } from '../queries/suppressions.js';
-import { AlertDetail, BulkRefused, BulkTriage, FilterPreview, FilterQuery, Incident, IncidentsQuery, NewFilter, NewSuppression, SavedFilter, Suppression, Triage } from '../schemas.js';
+import { AlertDetail, BulkRefused, BulkTriage, FilterPreview, FilterQuery, Incident, IncidentsQuery, NewFilter, NewSuppression, RemovedFilter, SavedFilter, SavedFilterItem, Suppression, Triage } from '../schemas.js';
 import { requireRole } from '../../auth/plugin.js';
 
 const AlertId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
-/** `reads`: the analysts' read pool (statement timeout); `db`: the main pool, for changes; `config`: where rules and filters live. */
-export function triageRoutes(db: () => Db, reads: () => Db, config: Config): FastifyPluginAsyncTypebox {
+/**
+ * `reads`: the analysts' read pool (statement timeout); `db`: the main pool, for changes; `config`: where rules live;
+ * `store`: the RULE_FILTERS bucket, where saved filters live (opened on first use).
+ */
+export function triageRoutes(db: () => Db, reads: () => Db, config: Config, store: () => Promise<FilterStore>): FastifyPluginAsyncTypebox {
   return async (app) => {
     const viewer = requireRole('viewer');
     const analyst = requireRole('analyst');
+    const filters = async (): Promise<FilterDeps> => ({ config, store: await store() });
 
     app.get('/api/incidents', {
       preHandler: viewer,
@@ -76,16 +81,32 @@ export function triageRoutes(db: () => Db, reads: () => Db, config: Config): Fas
       },
     }, async (req) => {
       const fields = req.query.fields?.split(',').map((f) => f.trim()).filter(Boolean);
-      return previewFilter(reads(), config, req.params.id, req.user!.name, fields);
+      return previewFilter(reads(), await filters(), req.params.id, req.user!.name, fields);
     });
 
     app.post('/api/alerts/:id/filter', {
       preHandler: analyst,
       schema: {
-        tags: ['incidents'], summary: 'Save a Sigma filter for an alert closed as false_positive or benign, checked by the rule loader first; audited, hot-reloaded by detect',
+        tags: ['incidents'], summary: 'Save a Sigma filter for an alert closed as false_positive or benign, checked by the rule loader first, into the KV bucket RULE_FILTERS; audited, hot-reloaded by detect',
         params: AlertId, body: NewFilter, response: { 201: SavedFilter, 404: errorSchema, 409: errorSchema, ...authErrors },
       },
-    }, async (req, reply) => reply.code(201).send(await saveFilter(db(), config, req.params.id, req.body.yaml, req.user!.name, req.body.comment)));
+    }, async (req, reply) => reply.code(201).send(await saveFilter(db(), await filters(), req.params.id, req.body.yaml, req.user!.name, req.body.comment)));
+
+    app.delete('/api/alerts/:id/filter', {
+      preHandler: analyst,
+      schema: {
+        tags: ['incidents'], summary: 'Lift the filter saved for an alert (removed from the KV bucket RULE_FILTERS); audited, detect reloads without it',
+        params: AlertId, response: { 200: RemovedFilter, 404: errorSchema, ...authErrors },
+      },
+    }, async (req) => deleteFilter(db(), await filters(), req.params.id, req.user!.name));
+
+    app.get('/api/filters', {
+      preHandler: viewer,
+      schema: {
+        tags: ['incidents'], summary: 'The filters saved from false positives (KV bucket RULE_FILTERS), with the rules they name or why detect skips them',
+        response: { 200: Type.Object({ items: Type.Array(SavedFilterItem) }), ...authErrors },
+      },
+    }, async () => listSavedFilters({ store: await store() }));
 
     app.get('/api/suppressions', {
       preHandler: viewer,

@@ -433,8 +433,8 @@ export function listRuleFiles(path: string, out: string[]): void {
   } else out.push(path);
 }
 
-/** Loads rule files and directories (recursively, *.yml and *.yaml) and links the rule set. */
-export function loadRules(paths: readonly string[]): LoadResult {
+/** Loads rule files and directories (recursively, *.yml and *.yaml) and links the rule set, with `extra` rules (parsed elsewhere) if given. */
+export function loadRules(paths: readonly string[], extra?: LoadResult): LoadResult {
   const files: string[] = [];
   const problems: LoadProblem[] = [];
   for (const p of paths) {
@@ -449,6 +449,10 @@ export function loadRules(paths: readonly string[]): LoadResult {
     const r = parseRuleText(readFileSync(f, 'utf8'), f);
     rules.push(...r.rules);
     problems.push(...r.problems);
+  }
+  if (extra) {
+    rules.push(...extra.rules);
+    problems.push(...extra.problems);
   }
   return { rules: linkRules(rules, problems), problems };
 }
