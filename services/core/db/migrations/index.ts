@@ -5,6 +5,7 @@ import * as apiAuth from './2026-11-22-003-api-auth.js';
 import * as enrollment from './2026-11-22-004-enrollment.js';
 import * as sourceKind from './2026-12-02-005-source-kind.js';
 import * as partitionFunctions from './2026-12-03-006-partition-functions.js';
+import * as networkAggregates from './2026-12-03-008-network-aggregates.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22-001-initial': initial,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22-004-enrollment': enrollment,
   '2026-12-02-005-source-kind': sourceKind,
   '2026-12-03-006-partition-functions': partitionFunctions,
+  '2026-12-03-008-network-aggregates': networkAggregates,
 };
