@@ -2,12 +2,13 @@
 // the dashboard compiles against (web/src/lib/api.ts imports these as types only, so nothing of the server ships).
 import type { Static } from 'typebox';
 import type { AgentSchema, CommandSchema } from '../command/schemas.js';
-import type { AuditItem, DeadLetter, EventItem, FilterPreview, GraphEdge, GraphNode, Incident, RuleItem, SavedFilter, Stats, UserItem } from './schemas.js';
+import type { AuditItem, DeadLetter, EventItem, FilterPreview, Graph, GraphEdge, GraphNode, Incident, RuleItem, SavedFilter, Stats, UserItem } from './schemas.js';
 
 export type IncidentT = Static<typeof Incident>;
 export type EventItemT = Static<typeof EventItem>;
 export type GraphNodeT = Static<typeof GraphNode>;
 export type GraphEdgeT = Static<typeof GraphEdge>;
+export type GraphT = Static<typeof Graph>;
 export type StatsT = Static<typeof Stats>;
 export type RuleItemT = Static<typeof RuleItem>;
 export type DeadLetterT = Static<typeof DeadLetter>;
