@@ -10,8 +10,10 @@ const STYLES = ['ip', 'group', 'host', 'alerting', 'malicious'] as const;
 const LABEL_FONT = '11px ui-monospace, monospace';
 const LABEL_H = 14;
 const MAX_LABELS = 120;
-/** Below this zoom only hosts, groups and flagged nodes get a label: plain addresses are dots. */
+/** Below this zoom only hosts, groups, hubs and flagged nodes get a label: other addresses are dots. */
 const ADDRESS_LABEL_ZOOM = 0.9;
+/** An address with this many links is a hub: labelled at any zoom, like a host. */
+const HUB_DEGREE = 8;
 type Style = (typeof STYLES)[number];
 
 export class NetworkGraph {
@@ -42,6 +44,7 @@ export class NetworkGraph {
   /** The user panned, zoomed or focused: the view is theirs, no more fitting. */
   private userView = false;
   private pictured = true;
+  private sizes = new ResizeObserver(() => this.resize());
 
   constructor(private canvas: HTMLCanvasElement, private labels: HTMLElement, private onSelect: (n: GraphNode | null) => void) {
     this.ctx = canvas.getContext('2d')!;
@@ -52,6 +55,8 @@ export class NetworkGraph {
       if (!this.userView) this.fit();
       this.dirty = true;
     };
+    // The canvas changes size with the toolbar above it (its text wraps), not only with the window.
+    this.sizes.observe(canvas);
     canvas.addEventListener('wheel', this.wheel, { passive: false });
     canvas.addEventListener('pointerdown', this.down);
     addEventListener('pointermove', this.move);
@@ -82,7 +87,8 @@ export class NetworkGraph {
     this.pictured = nodes.length === 0;
     this.ctx.font = LABEL_FONT;
     this.labelWidth = Float32Array.from(this.nodes, (n) => this.ctx.measureText(n.label).width);
-    const rank = (n: GraphNode) => (n.malicious ? 4 : 0) + (n.alerts > 0 ? 3 : 0) + (n.kind === 'host' ? 2 : n.kind === 'group' ? 1 : 0);
+    // Flagged nodes and hosts first, then the hubs: a group with one link matters less than an address with forty.
+    const rank = (n: GraphNode) => (n.malicious ? 4 : 0) + (n.alerts > 0 ? 3 : 0) + (n.kind === 'host' ? 2 : 0);
     this.labelOrder = this.nodes.map((_, i) => i).sort((a, b) => rank(this.nodes[b]!) - rank(this.nodes[a]!) || this.nodes[b]!.degree - this.nodes[a]!.degree);
     this.select(-1);
     if (this.pictured) this.onFirstPicture();
@@ -126,6 +132,7 @@ export class NetworkGraph {
 
   destroy(): void {
     this.worker.terminate();
+    this.sizes.disconnect();
     cancelAnimationFrame(this.frame);
     this.canvas.removeEventListener('wheel', this.wheel);
     this.canvas.removeEventListener('pointerdown', this.down);
@@ -204,7 +211,7 @@ export class NetworkGraph {
     for (const i of order) {
       if (placed.length >= MAX_LABELS) break;
       const n = this.nodes[i]!;
-      const plain = n.kind === 'ip' && !n.malicious && n.alerts === 0;
+      const plain = n.kind === 'ip' && !n.malicious && n.alerts === 0 && n.degree < HUB_DEGREE;
       if (plain && view.k < ADDRESS_LABEL_ZOOM && i !== this.selected) continue;
       const x = pos[i * 2]! * view.k + view.x + this.radius(n) * view.k + 3, y = pos[i * 2 + 1]! * view.k + view.y - LABEL_H / 2;
       const w = this.labelWidth[i]! + 4;
