@@ -99,8 +99,12 @@ async function fitted(): Promise<void> {
   expect(y0).toBeGreaterThanOrEqual(0);
   expect(x1).toBeLessThanOrEqual(canvas.width);
   expect(y1).toBeLessThanOrEqual(canvas.height);
-  // Fitted, not merely inside: the map fills most of one dimension of the canvas.
-  expect(Math.max((x1 - x0) / canvas.width, (y1 - y0) / canvas.height)).toBeGreaterThan(0.6);
+  // Fitted, not merely inside: centred, and filling most of one dimension of the canvas unless a small map reached the
+  // fitting's zoom cap (1.5: beyond it dots grow into discs).
+  expect(Math.abs((x0 + x1) / 2 - canvas.width / 2)).toBeLessThan(canvas.width * 0.05);
+  expect(Math.abs((y0 + y1) / 2 - canvas.height / 2)).toBeLessThan(canvas.height * 0.05);
+  const zoom = Number(await page.getByTestId('network-canvas').getAttribute('data-zoom'));
+  if (zoom < 1.5) expect(Math.max((x1 - x0) / canvas.width, (y1 - y0) / canvas.height)).toBeGreaterThan(0.6);
 }
 
 async function labelBoxes(): Promise<{ x: number; y: number; width: number; height: number; text: string }[]> {

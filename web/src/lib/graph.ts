@@ -14,6 +14,8 @@ const MAX_LABELS = 120;
 const ADDRESS_LABEL_ZOOM = 0.9;
 /** An address with this many links is a hub: labelled at any zoom, like a host. */
 const HUB_DEGREE = 8;
+/** Fitting a small map stops here: beyond it the dots grow into discs that cover their neighbours. */
+const MAX_FIT_ZOOM = 1.5;
 type Style = (typeof STYLES)[number];
 
 export class NetworkGraph {
@@ -104,7 +106,7 @@ export class NetworkGraph {
       if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
     }
     const margin = 40;
-    const k = Math.min(4, Math.max(0.05, Math.min((this.size.w - 2 * margin) / Math.max(1, x1 - x0), (this.size.h - 2 * margin) / Math.max(1, y1 - y0))));
+    const k = Math.min(MAX_FIT_ZOOM, Math.max(0.05, Math.min((this.size.w - 2 * margin) / Math.max(1, x1 - x0), (this.size.h - 2 * margin) / Math.max(1, y1 - y0))));
     this.view = { k, x: this.size.w / 2 - ((x0 + x1) / 2) * k, y: this.size.h / 2 - ((y0 + y1) / 2) * k };
     this.dirty = true;
   }
@@ -235,6 +237,7 @@ export class NetworkGraph {
     });
     // Where the nodes are on screen, for tests and tools: fitted means inside the canvas.
     this.canvas.dataset.nodeBounds = this.nodes.length ? [bx0, by0, bx1, by1].map((v) => v.toFixed(1)).join(',') : '';
+    this.canvas.dataset.zoom = view.k.toFixed(3);
   }
 
   private style(n: GraphNode): Style {
