@@ -516,27 +516,6 @@ describe('events', () => {
   });
 });
 
-describe('network graph', () => {
-  it('aggregates connections per address pair, maps host addresses to hosts, flags intel hits and caps the graph', async () => {
-    const g = (await call('GET', `/api/network?since=${at(0)}&until=${at(60)}`, 'viewer')).json();
-    expect(g.truncated).toBe(false);
-    const node = (id: string) => g.nodes.find((n: any) => n.id === id);
-    expect(node('host:web-1')).toMatchObject({ kind: 'host', label: 'web-1' });
-    expect(node('host:web-1').alerts).toBeGreaterThanOrEqual(2);
-    expect(node('ip:203.0.113.9')).toMatchObject({ kind: 'ip', malicious: true, geo: { country: 'NL', city: 'Amsterdam', lat: 52.37, lon: 4.9 } });
-    expect(node('ip:198.51.100.7')).toMatchObject({ malicious: false });
-    const total = g.edges.reduce((s: number, e: any) => s + e.connections, 0);
-    expect(total).toBe(30);
-    // 10.0.0.1 is web-1's own address (agents.ips, host.ip), so its connections start at the host node.
-    const e = g.edges.find((x: any) => x.source === 'host:web-1' && x.target === 'ip:198.51.100.7');
-    expect(e).toMatchObject({ connections: 8, bytes: 800 });
-    expect(node('ip:10.0.0.1')).toBeUndefined();
-    const capped = (await call('GET', `/api/network?since=${at(0)}&until=${at(60)}&limit=2`, 'viewer')).json();
-    expect(capped.truncated).toBe(true);
-    expect(capped.edges.length).toBeLessThanOrEqual(2);
-  });
-});
-
 describe('stats, rules and dead letters', () => {
   it('reports consumer lag per stage, DLQ size and agents by status', async () => {
     const s = (await call('GET', '/api/stats', 'viewer')).json();

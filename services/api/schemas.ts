@@ -188,11 +188,27 @@ export const Timeline = Type.Object({
 });
 
 export const GraphNode = Type.Object({
-  id: Str, kind: Type.Enum(['host', 'ip']), label: Str,
-  geo: Type.Optional(Type.Object({ country: NStr, city: NStr, lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) })),
-  alerts: Type.Integer(), malicious: Type.Boolean(),
+  id: Type.String({ description: 'host:<name>, ip:<address> or net:<network> (a group: expand it with expand=<id>)' }),
+  kind: Type.Enum(['host', 'ip', 'group']), label: Str,
+  geo: Type.Optional(Type.Object({ country: NStr, asn: Nullable(Type.Integer()) }, { description: 'of the address, or of one address of the group' })),
+  alerts: Type.Integer({ description: 'alerts of the range naming it' }),
+  malicious: Type.Boolean({ description: 'a threat-intel hit in the range, or a high or critical alert naming the address' }),
 });
 export const GraphEdge = Type.Object({ source: Str, target: Str, connections: Type.Integer(), bytes: Type.Number() });
+export const GraphQuery = Type.Object({
+  since: Type.Optional(When('connections at or after')),
+  until: Type.Optional(When('connections before')),
+  limit: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'most nodes drawn, at most 5000' }),
+  severity: Type.Optional(Type.Enum([...SEVERITIES], { description: 'only the entities of alerts of this level or above, and their connections' })),
+  source: Type.Optional(Type.String({ maxLength: 200, description: 'only connections seen in events of this source' })),
+  expand: Type.Optional(Type.String({ maxLength: 6000, description: 'comma-separated groups to show address by address (net:203.0.113.0/24)' })),
+}, { additionalProperties: false });
+export const Graph = Type.Object({
+  nodes: Type.Array(GraphNode), edges: Type.Array(GraphEdge),
+  truncated: Type.Boolean({ description: 'some connection of the range is not drawn (the node limit)' }),
+  from: Type.String({ format: 'date-time', description: 'start of what was read (the range widened to whole hours)' }),
+  to: Type.String({ format: 'date-time', description: 'end of what was read' }),
+});
 
 export const Stats = Type.Object({
   stages: Type.Array(Type.Object({ stream: Str, consumer: Str, pending: Type.Integer(), ackPending: Type.Integer() })),

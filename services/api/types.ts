@@ -2,7 +2,7 @@
 // the dashboard compiles against (web/src/lib/api.ts imports these as types only, so nothing of the server ships).
 import type { Static } from 'typebox';
 import type { AgentSchema, CommandSchema } from '../command/schemas.js';
-import type { AlertDetail, AuditItem, BulkRefused, BulkTriage, DeadLetter, EventItem, FilterPreview, GraphEdge, GraphNode, HistoryEntry, Incident, RuleItem, SavedFilter, Stats, Timeline, TimelineItem, Triage, UserItem } from './schemas.js';
+import type { AlertDetail, AuditItem, BulkRefused, BulkTriage, DeadLetter, EventItem, FilterPreview, Graph, GraphEdge, GraphNode, HistoryEntry, Incident, RuleItem, SavedFilter, Stats, Timeline, TimelineItem, Triage, UserItem } from './schemas.js';
 
 export type IncidentT = Static<typeof Incident>;
 export type AlertDetailT = Static<typeof AlertDetail>;
@@ -13,6 +13,7 @@ export type BulkRefusedT = Static<typeof BulkRefused>;
 export type EventItemT = Static<typeof EventItem>;
 export type GraphNodeT = Static<typeof GraphNode>;
 export type GraphEdgeT = Static<typeof GraphEdge>;
+export type GraphT = Static<typeof Graph>;
 export type StatsT = Static<typeof Stats>;
 export type RuleItemT = Static<typeof RuleItem>;
 export type DeadLetterT = Static<typeof DeadLetter>;

@@ -3,13 +3,37 @@ import { toEcs } from '../core/ecs.js';
 import type { EventsTable } from '../core/db/schema.js';
 import type { Alert, DeadLetter, Event } from '../core/proto.js';
 
-/** An events row as the store writes it: the table's columns, with the time as text and the document as an object. */
-export type EventRow = Omit<EventsTable, 'ts' | 'doc' | 'ingested_at'> & { ts: string; doc: Record<string, unknown> };
+/**
+ * An events row as the store writes it: the table's columns, with the time as text and the document as an object,
+ * plus what the network map keeps per connection (tables network_flows and network_hosts), not stored in events.
+ */
+export type EventRow = Omit<EventsTable, 'ts' | 'doc' | 'ingested_at'> & {
+  ts: string;
+  doc: Record<string, unknown>;
+  /** Absent counts as none. */
+  flow_bytes?: number;
+  source_country?: string | null;
+  source_asn?: number | null;
+  destination_country?: string | null;
+  destination_asn?: number | null;
+  source_intel?: boolean;
+  destination_intel?: boolean;
+  /** Addresses of the event that are its host's own (in host.ip): table network_hosts. */
+  host_addresses?: string[];
+};
 
 const orNull = (v: string | null | undefined): string | null => (v ? v : null);
 const portOrNull = (v: number | null | undefined): number | null => (v ? v : null);
 
+type Side = Event['source'];
+const country = (s: Side): string | null => orNull(s?.geo?.country_iso_code) ?? orNull(s?.geo?.country_name);
+const asn = (s: Side): number | null => (s?.as?.number ? s.as.number : null);
+const bytesOf = (s: Side): number => (s?.bytes == null ? 0 : Number(s.bytes));
+
 export function eventRow(e: Event): EventRow {
+  const sip = orNull(e.source?.ip), dip = orNull(e.destination?.ip);
+  const indicated = new Set((e.threat?.indicators ?? []).map((i) => i.value).filter(Boolean));
+  const own = new Set(e.host?.ip ?? []);
   return {
     id: e.id!,
     ts: e.timestamp!,
@@ -29,6 +53,14 @@ export function eventRow(e: Event): EventRow {
     message: orNull(e.message),
     tags: e.tags ?? [],
     doc: toEcs(e),
+    flow_bytes: bytesOf(e.source) + bytesOf(e.destination),
+    source_country: country(e.source),
+    source_asn: asn(e.source),
+    destination_country: country(e.destination),
+    destination_asn: asn(e.destination),
+    source_intel: sip !== null && indicated.has(sip),
+    destination_intel: dip !== null && indicated.has(dip),
+    host_addresses: e.host?.name ? [sip, dip].filter((ip): ip is string => ip !== null && own.has(ip)) : [],
   };
 }
 

@@ -1,10 +1,12 @@
 // insertEvents against a real Postgres: awkward values are stored unchanged, and a batch stored
 // twice (a redelivery) inserts nothing the second time.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/harness.js';
 import { createDb, migrateToLatest, type Db } from '../core/db/index.js';
 import type { EventRow } from './core.js';
-import { insertEvents } from './sink.js';
+import { insertEvents, rebuildNetworkAggregates } from './sink.js';
+import { dropOldPartitions } from '../core/db/index.js';
 
 let tdb: TestDatabase;
 let db: Db;
@@ -61,5 +63,67 @@ describe('insertEvents', () => {
     expect(await db.selectFrom('events').select('id').where('id', '=', 'ok-1').execute()).toEqual([]);
     // The connection went back to the pool in a usable state.
     expect(await insertEvents(db, [row('ok-2')])).toBe(1);
+  });
+});
+
+describe('network aggregates', () => {
+  const flowsOf = async (source: string) => (await sql<{ s: string; d: string; n: number; b: number; sc: string | null; dc: string | null; da: string | null; si: boolean; di: boolean }>`
+    SELECT host(source_ip) AS s, host(destination_ip) AS d, sum(connections)::int AS n, sum(bytes)::float8 AS b, max(source_country) AS sc,
+      max(destination_country) AS dc, max(destination_asn)::text AS da, bool_or(source_intel) AS si, bool_or(destination_intel) AS di
+    FROM network_flows WHERE source_id = ${source} GROUP BY 1, 2 ORDER BY 1, 2`.execute(db)).rows;
+  const eventsOf = async (source: string) => (await sql<{ s: string; d: string; n: number }>`
+    SELECT host(source_ip) AS s, host(destination_ip) AS d, count(*)::int AS n FROM events
+    WHERE source_id = ${source} AND source_ip IS NOT NULL AND destination_ip IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2`.execute(db)).rows;
+
+  it('counts the connections of inserted events once, however often and however concurrently a batch comes again', async () => {
+    const batch = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => {
+      const i = from + k;
+      return row(`agg${i}`, {
+        source_id: 'agg', ts: new Date(Date.UTC(2026, 10, 22, 10 + (i % 3), i % 60)).toISOString(),
+        source_ip: `10.9.0.${i % 5}`, destination_ip: i % 2 ? '203.0.113.9' : '198.51.100.7', flow_bytes: 10,
+        destination_country: i % 2 ? 'NL' : null, destination_asn: i % 2 ? 64500 : null, destination_intel: i % 2 === 1 && i % 7 === 0,
+      });
+    });
+    // Overlapping batches at once (redeliveries racing the first delivery), then the whole lot again.
+    const batches = [batch(0, 400), batch(200, 600), batch(0, 600), batch(300, 900), batch(850, 1000)];
+    const inserted = (await Promise.all([...batches, ...batches].map((b) => insertEvents(db, b)))).reduce((a, b) => a + b, 0);
+    expect(inserted).toBe(1000);
+    expect(await insertEvents(db, batch(0, 1000))).toBe(0);
+    const flows = await flowsOf('agg');
+    expect(flows.map(({ s, d, n }) => ({ s, d, n }))).toEqual(await eventsOf('agg'));
+    expect(flows.reduce((a, f) => a + f.n, 0)).toBe(1000);
+    expect(flows.reduce((a, f) => a + f.b, 0)).toBe(10_000);
+    expect(flows.find((f) => f.d === '203.0.113.9')).toMatchObject({ dc: 'NL', da: '64500', di: true });
+    expect(flows.find((f) => f.d === '198.51.100.7')).toMatchObject({ dc: null, da: null, di: false });
+  });
+
+  it('records which host owns an address, and rebuilds the same sums from the events', async () => {
+    await insertEvents(db, [
+      row('own1', { source_id: 'own', host_name: 'web-9', source_ip: '10.8.0.1', destination_ip: '198.51.100.1', host_addresses: ['10.8.0.1'], flow_bytes: 5,
+        doc: { host: { name: 'web-9', ip: ['10.8.0.1'] }, source: { ip: '10.8.0.1', bytes: 2 }, destination: { ip: '198.51.100.1', bytes: 3 } } }),
+      row('own2', { source_id: 'own', host_name: 'web-9', source_ip: '198.51.100.1', destination_ip: '10.8.0.1', host_addresses: ['10.8.0.1'],
+        doc: { host: { name: 'web-9', ip: ['10.8.0.1'] }, source: { ip: '198.51.100.1' }, destination: { ip: '10.8.0.1' },
+          threat: { indicator: [{ value: '198.51.100.1' }] } } }),
+    ]);
+    const owners = async () => (await sql<{ a: string; h: string }>`SELECT host(address) AS a, host AS h FROM network_hosts WHERE host = 'web-9'`.execute(db)).rows;
+    expect(await owners()).toEqual([{ a: '10.8.0.1', h: 'web-9' }]);
+    const before = await flowsOf('own');
+    expect(before).toEqual([
+      { s: '10.8.0.1', d: '198.51.100.1', n: 1, b: 5, sc: null, dc: null, da: null, si: false, di: false },
+      { s: '198.51.100.1', d: '10.8.0.1', n: 1, b: 0, sc: null, dc: null, da: null, si: false, di: false },
+    ]);
+    await rebuildNetworkAggregates(db, new Date('2026-11-22T00:00:00Z'), new Date('2026-11-23T00:00:00Z'));
+    // Rebuilt from the documents: the same counts, and the intel hit the row itself did not carry.
+    const after = await flowsOf('own');
+    expect(after.map(({ s, d, n, b }) => ({ s, d, n, b }))).toEqual(before.map(({ s, d, n, b }) => ({ s, d, n, b })));
+    expect(after[1]).toMatchObject({ si: true });
+    expect(await owners()).toEqual([{ a: '10.8.0.1', h: 'web-9' }]);
+    expect((await flowsOf('agg')).reduce((a, f) => a + f.n, 0)).toBe(1000);
+  });
+
+  it('drops the aggregates of days retention drops', async () => {
+    await dropOldPartitions(db, 1, Date.parse('2026-11-24T12:00:00Z'));
+    expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM network_flows WHERE bucket < '2026-11-23'`.execute(db)).rows[0]!.n).toBe(0);
+    expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM network_hosts`.execute(db)).rows[0]!.n).toBe(0);
   });
 });

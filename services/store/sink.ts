@@ -15,25 +15,115 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Inserts events; rows stored before (same day and id) are skipped. Returns the rows inserted. */
+// A deadlock or serialization failure between concurrent batches is retried here at once, a few times, before the
+// runner's backoff takes over: the statement rolled back whole, so running it again counts nothing twice.
+const CONCURRENCY_CODES = new Set(['40P01', '40001']);
+const CONCURRENCY_RETRIES = 3;
+
+async function retryConcurrency<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt > CONCURRENCY_RETRIES || !CONCURRENCY_CODES.has((err as { code?: string }).code ?? '')) throw err;
+      storeMetrics.retries.inc({ table: 'events' });
+    }
+  }
+}
+
+/**
+ * Inserts events; rows stored before (same day and id) are skipped. Returns the rows inserted.
+ * The same statement adds the inserted rows, and only those, to the network map's aggregates (network_flows,
+ * network_hosts): a redelivered batch inserts no event, so it counts no connection twice. The aggregate upsert runs
+ * in key order, so concurrent batches touching the same pairs lock them in one order.
+ */
 export async function insertEvents(db: Db, rows: EventRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   return guarded(async () => {
     await ensurePartitions(db, daysOf(rows));
-    const res = await sql`
-      INSERT INTO events (id, ts, source_id, kind, category, action, outcome, host_name, agent_id, user_name,
-        source_ip, source_port, destination_ip, destination_port, process_name, message, tags, doc)
-      SELECT id, ts, source_id, kind, coalesce(category, '{}'), action, outcome, host_name, agent_id, user_name,
-        source_ip, source_port, destination_ip, destination_port, process_name, message, coalesce(tags, '{}'), doc
-      FROM json_to_recordset(${pgJson(rows)}::json) AS r(id text, ts timestamptz, source_id text, kind text,
-        category text[], action text, outcome text, host_name text, agent_id text, user_name text,
-        source_ip inet, source_port integer, destination_ip inet, destination_port integer,
-        process_name text, message text, tags text[], doc jsonb)
-      ON CONFLICT DO NOTHING`.execute(db);
-    const inserted = Number(res.numAffectedRows ?? 0);
+    const res = await retryConcurrency(() => sql<{ inserted: number }>`
+      WITH r AS MATERIALIZED (
+        SELECT * FROM json_to_recordset(${pgJson(rows)}::json) AS r(id text, ts timestamptz, source_id text, kind text,
+          category text[], action text, outcome text, host_name text, agent_id text, user_name text,
+          source_ip inet, source_port integer, destination_ip inet, destination_port integer,
+          process_name text, message text, tags text[], doc jsonb, flow_bytes float8, source_country text, source_asn bigint,
+          destination_country text, destination_asn bigint, source_intel boolean, destination_intel boolean, host_addresses inet[])
+      ), ins AS (
+        INSERT INTO events (id, ts, source_id, kind, category, action, outcome, host_name, agent_id, user_name,
+          source_ip, source_port, destination_ip, destination_port, process_name, message, tags, doc)
+        SELECT id, ts, source_id, kind, coalesce(category, '{}'), action, outcome, host_name, agent_id, user_name,
+          source_ip, source_port, destination_ip, destination_port, process_name, message, coalesce(tags, '{}'), doc
+        FROM r
+        ON CONFLICT DO NOTHING
+        RETURNING id, ts
+      ), new AS (
+        -- One input row per inserted event, even if a batch carried the same event twice.
+        SELECT DISTINCT ON (r.id, r.ts) r.* FROM r JOIN ins ON ins.id = r.id AND ins.ts = r.ts
+      ), flows AS (
+        INSERT INTO network_flows AS f (bucket, source_ip, destination_ip, source_id, connections, bytes, source_country,
+          source_asn, destination_country, destination_asn, source_intel, destination_intel)
+        SELECT date_trunc('hour', ts), source_ip, destination_ip, source_id, count(*), sum(coalesce(flow_bytes, 0)),
+          max(source_country), max(source_asn), max(destination_country), max(destination_asn),
+          bool_or(coalesce(source_intel, false)), bool_or(coalesce(destination_intel, false))
+        FROM new WHERE source_ip IS NOT NULL AND destination_ip IS NOT NULL
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (bucket, source_ip, destination_ip, source_id) DO UPDATE SET
+          connections = f.connections + excluded.connections,
+          bytes = f.bytes + excluded.bytes,
+          source_country = coalesce(excluded.source_country, f.source_country),
+          source_asn = coalesce(excluded.source_asn, f.source_asn),
+          destination_country = coalesce(excluded.destination_country, f.destination_country),
+          destination_asn = coalesce(excluded.destination_asn, f.destination_asn),
+          source_intel = f.source_intel OR excluded.source_intel,
+          destination_intel = f.destination_intel OR excluded.destination_intel
+        RETURNING 1
+      ), owned AS (
+        INSERT INTO network_hosts (bucket, address, host)
+        SELECT DISTINCT date_trunc('hour', ts), a, host_name FROM new, unnest(host_addresses) AS a
+        WHERE host_name IS NOT NULL ORDER BY 1, 2, 3
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM ins)::int AS inserted, (SELECT count(*) FROM flows)::int AS flows, (SELECT count(*) FROM owned)::int AS owned`.execute(db));
+    const inserted = res.rows[0]?.inserted ?? 0;
     storeMetrics.rows.inc({ table: 'events' }, inserted);
     storeMetrics.duplicates.inc({ table: 'events' }, rows.length - inserted);
     return inserted;
+  });
+}
+
+/**
+ * Rebuilds the network map's aggregates of [since, until) from the stored events (whole hours): for data loaded
+ * around the store (the query bench, a restore). The same sums as the store's own, read from the documents.
+ */
+export async function rebuildNetworkAggregates(db: Db, since: Date, until: Date): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await sql`DELETE FROM network_flows WHERE bucket >= date_trunc('hour', ${since}::timestamptz) AND bucket < ${until}`.execute(tx);
+    await sql`DELETE FROM network_hosts WHERE bucket >= date_trunc('hour', ${since}::timestamptz) AND bucket < ${until}`.execute(tx);
+    await sql`
+      INSERT INTO network_flows (bucket, source_ip, destination_ip, source_id, connections, bytes, source_country, source_asn,
+        destination_country, destination_asn, source_intel, destination_intel)
+      SELECT date_trunc('hour', ts), source_ip, destination_ip, source_id, count(*),
+        sum(CASE WHEN jsonb_typeof(doc #> '{source,bytes}') = 'number' THEN (doc #>> '{source,bytes}')::float8 ELSE 0 END
+          + CASE WHEN jsonb_typeof(doc #> '{destination,bytes}') = 'number' THEN (doc #>> '{destination,bytes}')::float8 ELSE 0 END),
+        max(coalesce(nullif(doc #>> '{source,geo,country_iso_code}', ''), nullif(doc #>> '{source,geo,country_name}', ''))),
+        max(CASE WHEN jsonb_typeof(doc #> '{source,as,number}') = 'number' THEN (doc #>> '{source,as,number}')::float8::bigint END),
+        max(coalesce(nullif(doc #>> '{destination,geo,country_iso_code}', ''), nullif(doc #>> '{destination,geo,country_name}', ''))),
+        max(CASE WHEN jsonb_typeof(doc #> '{destination,as,number}') = 'number' THEN (doc #>> '{destination,as,number}')::float8::bigint END),
+        bool_or(coalesce(doc #> '{threat,indicator}' @> jsonb_build_array(jsonb_build_object('value', host(source_ip))), false)),
+        bool_or(coalesce(doc #> '{threat,indicator}' @> jsonb_build_array(jsonb_build_object('value', host(destination_ip))), false))
+      FROM events WHERE ts >= date_trunc('hour', ${since}::timestamptz) AND ts < ${until}
+        AND source_ip IS NOT NULL AND destination_ip IS NOT NULL
+      GROUP BY 1, 2, 3, 4`.execute(tx);
+    await sql`
+      INSERT INTO network_hosts (bucket, address, host)
+      SELECT DISTINCT date_trunc('hour', ts), a.address, host_name FROM (
+        SELECT ts, host_name, source_ip AS address FROM events WHERE host_name IS NOT NULL AND source_ip IS NOT NULL
+          AND jsonb_typeof(doc #> '{host,ip}') = 'array' AND doc #> '{host,ip}' ? host(source_ip)
+        UNION ALL
+        SELECT ts, host_name, destination_ip FROM events WHERE host_name IS NOT NULL AND destination_ip IS NOT NULL
+          AND jsonb_typeof(doc #> '{host,ip}') = 'array' AND doc #> '{host,ip}' ? host(destination_ip)
+      ) a WHERE ts >= date_trunc('hour', ${since}::timestamptz) AND ts < ${until}`.execute(tx);
   });
 }
 

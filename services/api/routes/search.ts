@@ -8,7 +8,7 @@ import { searchEvents } from '../queries/events.js';
 import { EXPORT_FORMATS, EXPORT_KINDS, startExport } from '../queries/export.js';
 import { MAX_SEARCH_CHARS } from '../queries/incidents.js';
 import { networkGraph } from '../queries/network.js';
-import { EventFilters, EventItem, EventsQuery, GraphEdge, GraphNode, IncidentFilters, Limit } from '../schemas.js';
+import { EventFilters, EventItem, EventsQuery, Graph, GraphQuery, IncidentFilters } from '../schemas.js';
 import { requireRole } from '../../auth/plugin.js';
 
 export function searchRoutes(db: () => Db, exportPool: () => pg.Pool): FastifyPluginAsyncTypebox {
@@ -30,11 +30,14 @@ export function searchRoutes(db: () => Db, exportPool: () => pg.Pool): FastifyPl
     app.get('/api/network', {
       preHandler: viewer,
       schema: {
-        tags: ['events'], summary: 'Hosts and remote addresses of a time range (default: the last hour) and their connections',
-        querystring: Type.Object({ since: EventFilters.since, until: EventFilters.until, limit: Limit(5000, 500) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ nodes: Type.Array(GraphNode), edges: Type.Array(GraphEdge), truncated: Type.Boolean() }), ...authErrors },
+        tags: ['events'], summary: 'Hosts, addresses and address groups of a time range (default: the last hour) and their connections: alert entities first',
+        querystring: GraphQuery,
+        response: { 200: Graph, ...authErrors },
       },
-    }, async (req) => networkGraph(db(), req.query, req.query.limit));
+    }, async (req) => {
+      const { limit, ...q } = req.query;
+      return networkGraph(db(), q, limit);
+    });
 
     app.get('/api/export', {
       preHandler: viewer,

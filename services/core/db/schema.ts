@@ -182,6 +182,29 @@ export interface IngestSourcesTable {
   last_used_at: Timestamp | null;
 }
 
+/** Connections per hour, address pair and event source (migration 011), written by the store with the events. */
+export interface NetworkFlowsTable {
+  bucket: Timestamp;
+  source_ip: string;
+  destination_ip: string;
+  source_id: string;
+  connections: ColumnType<string, number | string, number | string>;
+  bytes: number;
+  source_country: string | null;
+  source_asn: ColumnType<string | null, number | null, number | null>;
+  destination_country: string | null;
+  destination_asn: ColumnType<string | null, number | null, number | null>;
+  source_intel: boolean;
+  destination_intel: boolean;
+}
+
+/** Which host owned an address in an hour (migration 011). */
+export interface NetworkHostsTable {
+  bucket: Timestamp;
+  address: string;
+  host: string;
+}
+
 export interface Database {
   events: EventsTable;
   alerts: AlertsTable;
@@ -196,4 +219,6 @@ export interface Database {
   enrollment_tokens: EnrollmentTokensTable;
   agent_credentials: AgentCredentialsTable;
   ingest_sources: IngestSourcesTable;
+  network_flows: NetworkFlowsTable;
+  network_hosts: NetworkHostsTable;
 }

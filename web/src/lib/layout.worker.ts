@@ -1,6 +1,6 @@
 // The network map's force layout, off the main thread: the map pans, zooms and answers clicks at full
 // frame rate while a few thousand nodes settle. In: node count and link index pairs; out: positions.
-import { forceCenter, forceLink, forceManyBody, forceSimulation, type SimulationNodeDatum } from 'd3-force';
+import { forceCenter, forceLink, forceManyBody, forceSimulation, forceX, forceY, type SimulationNodeDatum } from 'd3-force';
 
 export interface LayoutRequest { count: number; links: Int32Array; hosts: Uint8Array }
 
@@ -8,6 +8,8 @@ type Node = SimulationNodeDatum & { host: boolean };
 const scope = self as unknown as { postMessage(m: unknown, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<LayoutRequest>) => void) | null };
 
 let timer: ReturnType<typeof setTimeout> | undefined;
+const FIRST_MS = 250;
+const SLICE_MS = 12;
 
 function send(nodes: Node[], done: boolean): void {
   const pos = new Float32Array(nodes.length * 2);
@@ -25,14 +27,23 @@ scope.onmessage = (e) => {
     .force('link', forceLink(pairs).distance(28).strength(0.4))
     .force('charge', forceManyBody<Node>().strength((n) => (n.host ? -120 : -30)).theta(1.2).distanceMax(400))
     .force('center', forceCenter(0, 0))
+    // A weak pull to the middle keeps separate islands near each other, so the fitted map is not mostly empty space.
+    .force('x', forceX(0).strength(0.06))
+    .force('y', forceY(0).strength(0.06))
     .alphaDecay(0.03)
     .stop();
-  const step = () => {
-    sim.tick();
-    const done = sim.alpha() < sim.alphaMin();
+  // Ticks run in slices of a frame's time, and the first answer waits until the layout has mostly settled
+  // (or FIRST_MS passed): the first picture is a laid-out map, not a hairball exploding from the centre.
+  const step = (budgetMs: number) => {
+    const until = performance.now() + budgetMs;
+    let done = false;
+    do {
+      sim.tick();
+      done = sim.alpha() < sim.alphaMin();
+    } while (!done && performance.now() < until);
     send(nodes, done);
-    // A macrotask between ticks, so a new graph can replace this one at once.
-    if (!done) timer = setTimeout(step, 0);
+    // A macrotask between slices, so a new graph can replace this one at once.
+    if (!done) timer = setTimeout(() => step(SLICE_MS), 0);
   };
-  step();
+  step(FIRST_MS);
 };

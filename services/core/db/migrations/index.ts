@@ -8,6 +8,7 @@ import * as partitionFunctions from './2026-12-03-006-partition-functions.js';
 import * as timelineIndexes from './2026-12-03-007-timeline-indexes.js';
 import * as eventSearch from './2026-12-03-009-event-search.js';
 import * as auditTarget from './2026-12-03-010-audit-target.js';
+import * as networkAggregates from './2026-12-03-011-network-aggregates.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22-001-initial': initial,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03-007-timeline-indexes': timelineIndexes,
   '2026-12-03-009-event-search': eventSearch,
   '2026-12-03-010-audit-target': auditTarget,
+  '2026-12-03-011-network-aggregates': networkAggregates,
 };
