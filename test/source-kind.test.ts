@@ -54,9 +54,9 @@ describe('a source kind', () => {
   it('is stored with the source, refused when unknown, and listed', async () => {
     await expect(addSource(db, { name: 'odd', format: 'access', kind: 'mainframe', createdBy: 'test' })).rejects.toThrow(/kind "mainframe": expected one of webserver, proxy/);
     const token = await addSource(db, { name: 'squid', format: 'access', kind: 'proxy', createdBy: 'test' });
-    expect(await sourceForToken(db, token)).toEqual({ name: 'squid', format: 'access', kind: 'proxy' });
+    expect(await sourceForToken(db, token)).toEqual({ name: 'squid', format: 'access', kind: 'proxy', host: '' });
     const plain = await addSource(db, { name: 'legacy', format: 'access', createdBy: 'test' });
-    expect(await sourceForToken(db, plain)).toEqual({ name: 'legacy', format: 'access', kind: '' });
+    expect(await sourceForToken(db, plain)).toEqual({ name: 'legacy', format: 'access', kind: '', host: '' });
     expect((await listSources(db)).map((s) => [s.name, s.kind])).toEqual([['legacy', ''], ['squid', 'proxy']]);
   });
 
@@ -72,5 +72,22 @@ describe('a source kind', () => {
     expect(eventLogsource(event!).categories).toEqual(['proxy']);
     const plain = normalizeRaw({ ...batch, source_kind: '' }, { idPrefix: 'k', nowMs: Date.now() }).events[0]!;
     expect(eventLogsource(plain).categories).toEqual(['webserver']);
+  });
+});
+
+describe('a source host', () => {
+  it('is checked, stored lowercase, and names the host of the events that name none', async () => {
+    await expect(addSource(db, { name: 'bad-host', format: 'access', host: 'web 1;rm', createdBy: 'test' })).rejects.toThrow(/host "web 1;rm": expected a host name/);
+    const token = await addSource(db, { name: 'shop-nginx', format: 'access', kind: 'webserver', host: 'Shop-Web-1', createdBy: 'test' });
+    expect(await sourceForToken(db, token)).toEqual({ name: 'shop-nginx', format: 'access', kind: 'webserver', host: 'shop-web-1' });
+    const res = await app.inject({ method: 'POST', url: '/api/ingest', headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` }, payload: LINE });
+    expect(res.statusCode, res.body).toBe(202);
+    const batch = RawBatch.decode((await jsm.streams.getMessage('INGEST', { last_by_subj: 'ingest.shop-nginx' }))!.data);
+    expect(batch.source_host).toBe('shop-web-1');
+    // An access log line names no host: the event (and an alert on it) gets the web server's.
+    expect(normalizeRaw(batch, { idPrefix: 'h', nowMs: Date.now() }).events[0]!.host?.name).toBe('shop-web-1');
+    // An event that names its own host keeps it.
+    const own = normalizeRaw({ ...batch, format: 'json', records: ['{"host":"db-2","message":"x"}'] }, { idPrefix: 'h', nowMs: Date.now() }).events[0]!;
+    expect(own.host?.name).toBe('db-2');
   });
 });

@@ -141,7 +141,7 @@ export function ingestPlugin(deps: IngestDeps) {
         try {
           // Same request id, same message ids: a client retrying after a 503 is deduplicated by JetStream.
           await Promise.all(batches.map((b, i) => js.publish(subject,
-            RawBatch.encode({ source_id: source, format: declaredFormat(format, kind), received_ms: receivedMs, records: b, remote_addr: req.ip, source_kind: bound?.kind ?? '' }).finish(),
+            RawBatch.encode({ source_id: source, format: declaredFormat(format, kind), received_ms: receivedMs, records: b, remote_addr: req.ip, source_kind: bound?.kind ?? '', source_host: bound?.host ?? '' }).finish(),
             { msgID: `ingest:${source}:${requestId}:${i}` })));
         } catch (err) {
           ingestMetrics.rejected.inc({ reason: 'unavailable' });

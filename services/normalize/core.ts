@@ -30,11 +30,13 @@ export interface NormalizeResult {
 export const MAX_RECORD_CHARS = 1024 * 1024;
 
 /** `fallback` is the RFC 3339 time of a record without one, made once per batch (toISOString per record cost a third of a small record's time). */
-function finish(e: Event, id: string, sourceId: string, fallback: string, ingested: string, kind: string): Event {
+function finish(e: Event, id: string, sourceId: string, fallback: string, ingested: string, kind: string, host: string): Event {
   e.id = id;
   e.source_id = sourceId;
   // The kind the source declared (soc sources add --kind) decides the event's Sigma logsource in detect.
   if (kind) e.observer = { ...e.observer, type: kind };
+  // The host it declared (--host) is where an event that names no host happened: a web server's access log line.
+  if (host && !e.host?.name) e.host = { ...e.host, name: host };
   if (!e.timestamp) e.timestamp = fallback;
   e.ingested = ingested;
   return e;
@@ -55,6 +57,7 @@ export function normalizeRaw(batch: RawBatch, ctx: NormalizeContext): NormalizeR
   const ingested = new Date(ctx.nowMs).toISOString();
   const records = batch.records ?? [];
   const kind = batch.source_kind ?? '';
+  const host = batch.source_host ?? '';
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     if (record.length > MAX_RECORD_CHARS) {
@@ -70,7 +73,7 @@ export function normalizeRaw(batch: RawBatch, ctx: NormalizeContext): NormalizeR
     try {
       const out = parser(record, { sourceId, receivedMs });
       for (let k = 0; k < out.length; k++) {
-        events.push(finish(out[k]!, out.length === 1 ? `${ctx.idPrefix}.${i}` : `${ctx.idPrefix}.${i}.${k}`, sourceId, received, ingested, kind));
+        events.push(finish(out[k]!, out.length === 1 ? `${ctx.idPrefix}.${i}` : `${ctx.idPrefix}.${i}.${k}`, sourceId, received, ingested, kind, host));
       }
     } catch (err) {
       rejects.push({ index: i, error: errorMessage(err), record });
@@ -138,7 +141,7 @@ export function normalizeTelemetry(batch: TelemetryBatch, ctx: NormalizeContext)
     if (batch.host) e.host = { ...present(batch.host, HOST_FACTS), ...present(e.host) };
     e.event ??= {};
     e.event.module ||= 'agent';
-    events.push(finish(e, `${prefix}.${i}`, agentId, created, ingested, ''));
+    events.push(finish(e, `${prefix}.${i}`, agentId, created, ingested, '', ''));
   }
   return { events, rejects };
 }

@@ -70,6 +70,7 @@ export function registerSourceCommands(program: Command): void {
     .argument('<name>', 'source name: letters, digits, - and _')
     .requiredOption('--format <format>', 'what the source posts: json, ndjson, syslog, access, nginx, apache, cef, winxml, sysmon, windows, xml or auto')
     .option('--kind <kind>', `what the source is, so rules run only on their logsource: ${SOURCE_KINDS.join(', ')} (default: judged from each event)`)
+    .option('--host <name>', 'the host the source runs on: its events that name no host get it (a web server\'s access log)')
     .option('--rotate', 'the source exists: give it a new token (the old one stops working)')
     .action(lazy(() => import('./sources.js'), (m) => m.add));
   sources.command('revoke').description("revoke a source's token").argument('<name>', 'source name').action(lazy(() => import('./sources.js'), (m) => m.revoke));

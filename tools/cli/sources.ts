@@ -4,16 +4,16 @@ import { addSource, listSources, revokeSource } from '../../services/ingest/sour
 import { cliActor, withDb } from './incidents.js';
 import { audit } from '../../services/core/audit.js';
 
-export async function add(name: string, o: { format: string; kind?: string; rotate?: boolean }): Promise<void> {
+export async function add(name: string, o: { format: string; kind?: string; host?: string; rotate?: boolean }): Promise<void> {
   const token = await withDb(async (db) => {
-    const t = await addSource(db, { name, format: o.format, kind: o.kind, createdBy: cliActor(), rotate: o.rotate }).catch((err: unknown) => {
+    const t = await addSource(db, { name, format: o.format, kind: o.kind, host: o.host, createdBy: cliActor(), rotate: o.rotate }).catch((err: unknown) => {
       throw err instanceof ValidationError ? new ConfigError(err.message, { cause: err }) : err;
     });
-    await audit(db, cliActor(), o.rotate ? 'source.rotate' : 'source.add', name, { format: o.format, kind: o.kind ?? '' });
+    await audit(db, cliActor(), o.rotate ? 'source.rotate' : 'source.add', name, { format: o.format, kind: o.kind ?? '', host: o.host ?? '' });
     return t;
   });
   process.stdout.write(`${token}\n`);
-  process.stderr.write(`ingest token for source ${name} (${o.format}${o.kind ? `, kind ${o.kind}` : ''}), shown once: POST /api/ingest?source=${name} with "Authorization: Bearer <token>"\n`);
+  process.stderr.write(`ingest token for source ${name} (${o.format}${o.kind ? `, kind ${o.kind}` : ''}${o.host ? `, host ${o.host}` : ''}), shown once: POST /api/ingest?source=${name} with "Authorization: Bearer <token>"\n`);
 }
 
 export async function revoke(name: string): Promise<void> {
@@ -29,6 +29,6 @@ export async function revoke(name: string): Promise<void> {
 export async function list(o: { json?: boolean }): Promise<void> {
   for (const s of await withDb((db) => listSources(db))) {
     process.stdout.write(o.json ? `${JSON.stringify(s)}\n`
-      : `${s.name.padEnd(24)} ${s.format.padEnd(8)} ${(s.kind || '-').padEnd(10)} ${s.revokedAt ? `REVOKED ${s.revokedAt}` : `active, last used ${s.lastUsedAt ?? 'never'}`}  by ${s.createdBy}\n`);
+      : `${s.name.padEnd(24)} ${s.format.padEnd(8)} ${(s.kind || '-').padEnd(10)} ${(s.host || '-').padEnd(16)} ${s.revokedAt ? `REVOKED ${s.revokedAt}` : `active, last used ${s.lastUsedAt ?? 'never'}`}  by ${s.createdBy}\n`);
   }
 }

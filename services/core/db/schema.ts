@@ -175,6 +175,8 @@ export interface IngestSourcesTable {
   format: string;
   /** What the source is (SOURCE_KINDS), '' when not declared. */
   kind: Generated<string>;
+  /** The host the source runs on, given to its events that name none; '' when not declared. */
+  host: Generated<string>;
   token_hash: string;
   created_at: Generated<Date>;
   created_by: string;
