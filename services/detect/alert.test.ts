@@ -90,6 +90,18 @@ describe('alerts from rule matches', () => {
     expect(alerts.map((a) => a.score)).toEqual([60, 63, 60]);
   });
 
+  it('name the threat-intel indicator that matched as an entity of its own, in the dedup key', () => {
+    const conn = (id: string, dst: string): Record<string, unknown> => ({
+      ...proc(id, 'bob'), 'destination.ip': dst, 'threat.indicator': [{ type: 'ipv4-addr', value: dst, provider: 'feodo', confidence: 90 }],
+    });
+    const alerts = run(RULE, [conn('e1', '203.0.113.66'), conn('e2', '203.0.113.66'), conn('e3', '198.51.100.9'), proc('e4', 'bob')]);
+    expect(alerts[0]!.entities).toEqual({ 'host.name': 'ws1', 'user.name': 'bob', 'threat.indicator.value': '203.0.113.66' });
+    expect(alerts[0]!.destination_ip).toBe('203.0.113.66');
+    expect(alerts[1]!.dedup_key).toBe(alerts[0]!.dedup_key);
+    expect(alerts[2]!.dedup_key).not.toBe(alerts[0]!.dedup_key);
+    expect(alerts[3]!.entities).toEqual({ 'host.name': 'ws1', 'user.name': 'bob' });
+  });
+
   it('take Windows entities from EventData when the ECS fields are empty', () => {
     const e = eventFromDoc({ winlog: { computer_name: 'DC01.corp', event_data: { TargetUserName: 'admin', IpAddress: '10.1.1.1' } } });
     expect(eventEntities(e)).toMatchObject({ host: 'dc01.corp', user: 'admin', sourceIp: '10.1.1.1' });

@@ -123,6 +123,10 @@ export function buildAlert(input: AlertInput): Alert {
     if (ent.host) entities['host.name'] = ent.host;
     if (ent.user) entities['user.name'] = ent.user;
     if (ent.sourceIp) entities['source.ip'] = ent.sourceIp;
+    // The indicator that matched (a C2 address, a domain): its own entity, so an incident names what was contacted
+    // and contacts with two listed addresses are two incidents.
+    const indicators = [...new Set((e.threat?.indicators ?? []).map((i) => i.value ?? '').filter(Boolean))].sort();
+    if (indicators.length) entities['threat.indicator.value'] = indicators.slice(0, 5).join(',');
   }
   const techniques = techniquesOf(rule);
   const key = dedupKey(rule.id, entities);

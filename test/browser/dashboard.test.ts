@@ -155,6 +155,8 @@ describe('dashboard in chromium', () => {
     }, 90_000, 1000);
     await row.click();
     const detail = page.getByTestId('incident-detail');
+    // Entities carry their role: the attacker's address is the source.
+    await waitFor('the incident entities', async () => /source 198\.51\.100\.77 → destination/.test((await detail.getByTestId('incident-entities').textContent()) ?? ''), 30_000, 200);
     await detail.getByRole('button', { name: 'Acknowledge' }).click();
     await detail.getByText('acknowledged').first().waitFor();
     expect(await detail.getByRole('button', { name: 'Acknowledge' }).isDisabled()).toBe(true);
