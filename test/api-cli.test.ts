@@ -132,6 +132,19 @@ describe('soc incidents --q, and soc alerts on several ids', () => {
   });
 });
 
+describe('soc alerts assign', () => {
+  it('assigns several alerts at once, all or none', async () => {
+    const ok = await runCli(['alerts', 'assign', 'c2', 'c3', '--to', 'carol', '--comment', 'hers now'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toBe('c2 assigned to carol\nc3 assigned to carol\n');
+    expect((await db.selectFrom('alerts').select('assignee').where('id', 'in', ['c2', 'c3']).execute()).map((r) => r.assignee)).toEqual(['carol', 'carol']);
+    const refused = await runCli(['alerts', 'assign', 'c2', 'gone', '--to', 'dave'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/gone: no alert "gone"/);
+    expect((await db.selectFrom('alerts').select('assignee').where('id', '=', 'c2').executeTakeFirst())?.assignee).toBe('carol');
+  });
+});
+
 describe('soc export, stats, users and tail', () => {
   it('exports events to a CSV file with escaping', async () => {
     const out = join(dir, 'events.csv');

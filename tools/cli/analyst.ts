@@ -29,6 +29,8 @@ export function registerAnalystCommands(program: Command): void {
     .option('--filter', 'false_positive or benign: also save the proposed Sigma filter, so the same activity stops alerting (see soc alerts filter)')
     .option('--fields <list>', 'with --filter: the event fields the filter selects on (comma separated)')
     .action(lazy(() => import('./incidents.js'), (m) => m.alertsClose));
+  alerts.command('assign').argument('<ids...>').description('assign one or more alerts to an analyst, all or none (audited as cli:<your user>)')
+    .requiredOption('--to <name>', 'who works on them').option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsAssign));
   alerts.command('reopen').argument('<id>').description('reopen a closed alert (refused when its dedup key has a newer open alert)')
     .option('--comment <text>', 'a note for the audit log').action(lazy(() => import('./incidents.js'), (m) => m.alertsReopen));
   alerts.command('filter').argument('<id>')

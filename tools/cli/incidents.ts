@@ -102,6 +102,11 @@ export async function alertsAck(ids: string[], o: { assignee?: string; comment?:
   process.stdout.write(items.map((a) => `${a.id} acknowledged${a.assignee ? `, assigned to ${a.assignee}` : ''}\n`).join(''));
 }
 
+export async function alertsAssign(ids: string[], o: { to: string; comment?: string }): Promise<void> {
+  const items = await withDb((db) => bulk(db, { ids, action: 'assign', assignee: o.to, comment: o.comment }));
+  process.stdout.write(items.map((a) => `${a.id} assigned to ${a.assignee}\n`).join(''));
+}
+
 export async function alertsReopen(id: string, o: { comment?: string }): Promise<void> {
   const a = await withDb((db) => triageAlert(db, id, { status: 'open', comment: o.comment }, cliActor()));
   process.stdout.write(`${a.id} reopened\n`);
