@@ -134,6 +134,8 @@ describe('dashboard in chromium', () => {
     const msgWidth = (await page.locator('td.msg').first().boundingBox())!.width;
     expect(msgWidth).toBeGreaterThan(300);
     await shot('live-1440');
+    // The stream's entities lead to their timeline.
+    expect(await page.locator('td a.entity', { hasText: /^web-0$/ }).first().getAttribute('href')).toMatch(/^\/timeline\/host\/web-0/);
     await page.getByLabel('highlight', { exact: true }).fill('');
     await page.getByLabel('text filter', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Filter', exact: true }).click();
