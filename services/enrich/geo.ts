@@ -1,5 +1,5 @@
 // GeoIP: country (or city) and AS of public addresses from MaxMind-format databases, special ranges tagged, lookups cached.
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import maxmind, { type Reader, type Response } from 'maxmind';
 import { ConfigError, errorMessage } from '../core/errors.js';
@@ -199,18 +199,31 @@ function info(path: string, r: Reader<Response>): DatabaseInfo {
  * asked for it); a configured file replaced on disk is reloaded, and a replacement that does not open
  * leaves the previous database in use.
  */
+/** What tells one version of a file from the next: its inode (a rename puts a new one in place), size and time. */
+function stamp(s: Stats | undefined): string {
+  return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '';
+}
+
 export async function openGeo(opts: GeoOptions): Promise<OpenGeo> {
+  // Taken before opening: a file replaced between here and the watcher's first look is still seen as a change.
+  const loaded = {
+    city: opts.cityDb ? stamp(statSync(opts.cityDb, { throwIfNoEntry: false })) : '',
+    asn: opts.asnDb ? stamp(statSync(opts.asnDb, { throwIfNoEntry: false })) : '',
+  };
   const cityPath = opts.cityDb || shippedGeoDb();
   const city = await openDb(cityPath, opts.cityDb ? 'GEOIP_CITY_DB' : 'the shipped GeoIP database');
   const asn = opts.asnDb ? await openDb(opts.asnDb, 'GEOIP_ASN_DB') : null;
   const reader = new GeoReader({ city, asn }, { cacheEntries: opts.cacheEntries });
   const databases: OpenGeo['databases'] = { city: info(cityPath, city), ...(asn ? { asn: info(opts.asnDb!, asn) } : {}) };
-  const watched: [string, (cur: Stats, prev: Stats) => void][] = [];
+  const watched: [string, (cur: Stats) => void][] = [];
   const interval = opts.watchIntervalMs ?? 30_000;
   const watch = (path: string, key: 'city' | 'asn') => {
-    const listener = (cur: Stats, prev: Stats) => {
-      if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+    // Compared with the version last tried, not with the previous poll: the first poll may already see a replacement.
+    const listener = (cur: Stats) => {
       if (cur.nlink === 0) return; // removed: keep what is loaded until a new file arrives
+      const now = stamp(cur);
+      if (now === loaded[key]) return;
+      loaded[key] = now;
       maxmind.open<Response>(path, { cache: { max: 1000 } }).then((db) => {
         reader.replace({ [key]: db });
         databases[key] = info(path, db);
