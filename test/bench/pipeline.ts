@@ -1,12 +1,13 @@
 // `npm run bench`: the whole pipeline (`soc up` in its own process: ingest, normalize, enrich with GeoIP and
 // a 100,000-indicator feed, detect with the default rule pack (BENCH_RULES=variants: the earlier 350-rule set), store) driven from this process. It measures, in one run:
-//  1. sustained end-to-end events/s at full speed, posted until stored and detected, with CPU and RSS per process;
+//  1. sustained end-to-end events/s at full speed, posted until stored and detected;
 //  2. ingest-to-alert latency (p50/p99) at a fixed lower rate (BENCH_LATENCY_RATE, default 5,000 events/s);
 //  3. the raw limits of this machine for the same data: JetStream publish+consume of the same batches, and
 //     Postgres COPY of the same rows (one COPY per 1,000 rows) into a table with the events table's columns, types,
 //     indexes and day partitions, so the result is also a fair ratio to the limit;
 //  4. a CPU budget: µs of CPU per event for each service of `soc up`, the supervisor, nats-server and Postgres
-//     (the bench database's backends plus the server's background processes), so the run names the bottleneck.
+//     (the bench database's backends plus the server's background processes) with each part's peak RSS, so the run
+//     names the bottleneck.
 // Results go to test-output/bench/pipeline.json; the last line is `end-to-end: N events/s, R% of raw limit, p99 L ms`.
 // BENCH_EVENTS, BENCH_BATCH, BENCH_CONCURRENCY, BENCH_LATENCY_SECONDS, BENCH_SPLIT=a,b|c,d (one soc up per group).
 import { createHash } from 'node:crypto';
@@ -130,21 +131,20 @@ function benchIntel(dir: string): string {
 
 // ---------------------------------------------------------------- processes
 
-interface Usage { ticks: number; atMs: number }
-function usage(pid: number): Usage {
+/** CPU ticks (1/100 s, user + system) of a process so far. */
+function cpuTicks(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return { ticks: Number(fields[11]) + Number(fields[12]), atMs: Date.now() };
+  return Number(fields[11]) + Number(fields[12]);
 }
 function peakRssMb(pid: number): number {
   return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }
-const cpuPct = (a: Usage, b: Usage) => ((b.ticks - a.ticks) / 100 / ((b.atMs - a.atMs) / 1000)) * 100;
 
 /** CPU ticks (1/100 s) of a process, or undefined once it is gone. */
 function ticksOf(pid: number): number | undefined {
   try {
-    return usage(pid).ticks;
+    return cpuTicks(pid);
   } catch {
     return undefined;
   }
@@ -336,11 +336,8 @@ async function main(): Promise<void> {
   const requests = Math.ceil(EVENTS / PER_REQUEST);
   const bodies = Array.from({ length: requests }, (_, r) => Array.from({ length: PER_REQUEST }, (_, i) => eventLine(r * PER_REQUEST + i)).join('\n'));
   const total = requests * PER_REQUEST;
-  const pids: Record<string, number> = Object.fromEntries(procs.map((p, i) => [groups[i] ? `soc up (${groups[i]})` : 'soc up (all services)', p.child.pid!]));
-  if (nats) pids['nats-server'] = nats.process.pid!;
   const parts = await pipelinePids(groups.map((_, i) => join(work, `data-${i}`)), procs.map((p) => p.child.pid!), nats?.process.pid, db);
   const ticksBefore = sampleTicks(parts);
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, usage(pid)]));
   process.stdout.write(`posting ${fmt(total)} events in ${requests} requests of ${PER_REQUEST}, ${CONCURRENCY} at a time\n`);
   const started = performance.now();
   let next = 0;
@@ -354,13 +351,10 @@ async function main(): Promise<void> {
   const postedMs = performance.now() - started;
   await waitFor('every event stored and detected', async () => (await count('bench')) >= total && (await detectIdle()), 1_800_000, 100);
   const seconds = (performance.now() - started) / 1000;
-  const after = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, usage(pid)]));
   const budget = cpuBudget(parts, ticksBefore, sampleTicks(parts), total);
   const rss = peakRss(parts);
-  const processes = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, { cpuPct: Math.round(cpuPct(before[k]!, after[k]!)), peakRssMb: Math.round(peakRssMb(pid)) }]));
   const endToEnd = total / seconds;
   process.stdout.write(`full speed: accepted in ${(postedMs / 1000).toFixed(1)} s (${fmt(total / (postedMs / 1000))} events/s, ${retries} retried requests), stored and detected in ${seconds.toFixed(1)} s: ${fmt(endToEnd)} events/s\n`);
-  for (const [k, v] of Object.entries(processes)) process.stdout.write(`  ${k}: ${v.cpuPct} % CPU (of one core), peak RSS ${v.peakRssMb} MB\n`);
   const budgetTotal = Object.values(budget).reduce((a, b) => a + b, 0);
   process.stdout.write(`CPU budget (µs of CPU per event; ${fmt(1e6 / Math.max(1, budgetTotal))} events per CPU-second in all) and peak RSS:\n`);
   for (const [k, us] of Object.entries(budget).sort((a, b) => b[1] - a[1])) {
@@ -413,7 +407,7 @@ async function main(): Promise<void> {
   const result = {
     at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
     input: { events: total, perRequest: PER_REQUEST, concurrency: CONCURRENCY, rules: ruleSet.rules, indicators: 100_000 },
-    endToEnd: { eventsPerSecond: Math.round(endToEnd), seconds: +seconds.toFixed(2), acceptedPerSecond: Math.round(total / (postedMs / 1000)), retriedRequests: retries, processes },
+    endToEnd: { eventsPerSecond: Math.round(endToEnd), seconds: +seconds.toFixed(2), acceptedPerSecond: Math.round(total / (postedMs / 1000)), retriedRequests: retries },
     cpuBudgetUsPerEvent: budget, peakRssMb: rss,
     latency: { rate: LATENCY_RATE, seconds: LATENCY_SECONDS, alerts: latencies.length, expected, p50Ms: Math.round(p50), p99Ms: Math.round(p99) },
     rawLimits: { jetstreamEventsPerSecond: Math.round(rawJs), postgresCopyRowsPerSecond: Math.round(rawPg), limit: Math.round(limit) },
