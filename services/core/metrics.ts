@@ -31,6 +31,7 @@ export const ingestMetrics = {
 export const storeMetrics = {
   rows: new Counter({ name: 'minisoc_store_rows_written_total', help: 'Rows inserted (duplicates excluded)', labelNames: ['table'] as const, registers: [registry] }),
   duplicates: new Counter({ name: 'minisoc_store_rows_duplicate_total', help: 'Rows skipped because they were stored before (redelivery)', labelNames: ['table'] as const, registers: [registry] }),
+  copyFallbacks: new Counter({ name: 'minisoc_store_copy_fallbacks_total', help: 'Event batches COPY refused and the row-by-row statement stored instead: a row stored before (duplicate) or a value COPY could not take (value)', labelNames: ['reason'] as const, registers: [registry] }),
   retries: new Counter({ name: 'minisoc_store_concurrency_retries_total', help: 'Batches run again at once after a deadlock or serialization failure', labelNames: ['table'] as const, registers: [registry] }),
 };
 

@@ -1,5 +1,6 @@
 // insertEvents against a real Postgres: awkward values are stored unchanged, and a batch stored
 // twice (a redelivery) inserts nothing the second time.
+import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/harness.js';
@@ -7,6 +8,12 @@ import { createDb, migrateToLatest, type Db } from '../core/db/index.js';
 import type { EventRow } from './core.js';
 import { insertEvents, rebuildNetworkAggregates } from './sink.js';
 import { dropOldPartitions } from '../core/db/index.js';
+import { storeMetrics } from '../core/metrics.js';
+
+/** Batches COPY refused and the row-by-row statement stored, by reason. */
+async function fallbacks(reason: 'duplicate' | 'value'): Promise<number> {
+  return (await storeMetrics.copyFallbacks.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
 
 let tdb: TestDatabase;
 let db: Db;
@@ -32,30 +39,58 @@ function row(id: string, over: Partial<EventRow> = {}): EventRow {
 
 describe('insertEvents', () => {
   it('stores quotes, commas, newlines, backslashes, braces and NULs exactly (NULs dropped), and NULLs as NULL', async () => {
-    const awkward = 'say "hi", then\nnew line\r\tand \\backslash\\ {brace} \u0000end \u00e9\u{1F600}';
+    const awkward = 'say "hi", then\nnew line\r\tand \\backslash\\ {brace} \u0000end \u00e9\u{1F600} \u0001q\u0001\u0001 \\N \\. \\';
     const rows = [
-      row('a', { message: awkward, user_name: '', category: ['web', 'has "quote"', 'a,b', 'back\\slash', '{x}', 'NULL'], tags: ['t"1', ''],
+      row('a', { message: awkward, user_name: '', category: ['web', 'has "quote"', 'a,b', 'back\\slash', '{x}', 'NULL'], tags: ['t"1', '', 'tab\there\u0001', '\\.'],
         doc: { message: awkward, nested: { list: [1, 'two', null], nul: 'x\u0000y' } } }),
       row('b', { kind: null, action: null, outcome: null, host_name: null, source_ip: null, source_port: null, destination_ip: null, destination_port: null, message: null, category: [] }),
     ];
+    const before = { duplicate: await fallbacks('duplicate'), value: await fallbacks('value') };
     expect(await insertEvents(db, rows)).toBe(2);
+    // Stored by COPY itself: its text encoding is what this test checks, not the statement path behind it.
+    expect({ duplicate: await fallbacks('duplicate'), value: await fallbacks('value') }).toEqual(before);
     const got = await db.selectFrom('events').selectAll().orderBy('id').execute();
     expect(got[0]).toMatchObject({
       id: 'a', source_id: 'web', message: awkward.replace('\u0000', ''), user_name: '', source_ip: '203.0.113.9', source_port: 51234,
-      destination_ip: '2001:db8::1', destination_port: 443, category: ['web', 'has "quote"', 'a,b', 'back\\slash', '{x}', 'NULL'], tags: ['t"1', ''],
+      destination_ip: '2001:db8::1', destination_port: 443, category: ['web', 'has "quote"', 'a,b', 'back\\slash', '{x}', 'NULL'], tags: ['t"1', '', 'tab\there\u0001', '\\.'],
       doc: { message: awkward.replace('\u0000', ''), nested: { list: [1, 'two', null], nul: 'xy' } },
     });
     expect(got[0]!.ts.toISOString()).toBe('2026-11-22T10:00:00.123Z');
     expect(got[1]).toMatchObject({ id: 'b', kind: null, action: null, host_name: null, source_ip: null, source_port: null, message: null, category: [] });
   });
 
+  it('stores any text COPY is given exactly as the row held it (NULs dropped), without falling back', async () => {
+    // Strings built of what COPY's CSV format and array literals treat specially, and of ordinary letters.
+    const piece = fc.constantFrom('a', 'Z', ' ', '\t', '\n', '\r', '\u0001', '\\', '"', ',', '{', '}', '\u0000', 'é', '\u{1F600}', 'N', '.', 'NULL', '\\.');
+    const str = fc.array(piece, { maxLength: 12 }).map((p) => p.join(''));
+    const nul = (v: string) => v.replaceAll('\u0000', '');
+    let n = 0;
+    await fc.assert(fc.asyncProperty(fc.array(fc.record({ message: str, user: str, list: fc.array(str, { maxLength: 3 }), value: str }), { minLength: 1, maxLength: 20 }), async (cases) => {
+      const before = await fallbacks('value');
+      const rows = cases.map((c) => row(`fuzz-${n++}`, { source_id: 'fuzz', message: c.message, user_name: c.user, category: c.list, tags: c.list, doc: { v: c.value, l: c.list } }));
+      expect(await insertEvents(db, rows)).toBe(rows.length);
+      expect(await fallbacks('value')).toBe(before);
+      const got = await db.selectFrom('events').select(['id', 'message', 'user_name', 'category', 'tags', 'doc']).where('id', 'in', rows.map((r) => r.id)).orderBy('id').execute();
+      const want = [...rows].sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({
+        id: r.id, message: nul(r.message!), user_name: nul(r.user_name!), category: r.category.map(nul), tags: r.tags.map(nul),
+        doc: { v: nul(r.doc.v as string), l: (r.doc.l as string[]).map(nul) },
+      }));
+      expect(got).toEqual(want);
+    }), { numRuns: 60 });
+  });
+
   it('inserts nothing when the same batch comes again, and only the new rows of a batch that overlaps', async () => {
     const batch = Array.from({ length: 1000 }, (_, i) => row(`r${i}`));
+    const duplicates = await fallbacks('duplicate');
     expect(await insertEvents(db, batch)).toBe(1000);
+    expect(await fallbacks('duplicate')).toBe(duplicates);
     expect(await insertEvents(db, batch)).toBe(0);
+    expect(await fallbacks('duplicate')).toBe(duplicates + 1);
     expect(await insertEvents(db, [...batch.slice(500), row('r1000'), row('r1001')])).toBe(2);
+    // The same event twice in one batch (an upstream retry merged into it) is stored once.
+    expect(await insertEvents(db, [row('r1002'), row('r1002', { message: 'again' })])).toBe(1);
     const { n } = await db.selectFrom('events').select((eb) => eb.fn.countAll<string>().as('n')).where('id', 'like', 'r%').executeTakeFirstOrThrow();
-    expect(Number(n)).toBe(1002);
+    expect(Number(n)).toBe(1003);
   });
 
   it('refuses a batch Postgres cannot take as a whole, with the database reason, and keeps nothing of it', async () => {

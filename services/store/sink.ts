@@ -1,8 +1,13 @@
-// Writes store rows to PostgreSQL: one statement per batch, idempotent under redelivery.
+// Writes store rows to PostgreSQL: a batch of events as one COPY (or one statement), idempotent under redelivery.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
-import { classifyDbError, ensurePartitions, forgetPartitions, pgJson, type Db } from '../core/db/index.js';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { classifyDbError, ensurePartitions, forgetPartitions, pgJson, poolOf, type Db } from '../core/db/index.js';
 import { storeMetrics } from '../core/metrics.js';
 import { daysOf, type AlertRow, type DeadLetterRow, type EventRow } from './core.js';
+import { COPY_COLUMNS, COPY_OPTIONS, copyText, networkOf } from './copy.js';
 import { activeSuppressions, suppressedBy } from './suppressions.js';
 
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
@@ -31,16 +36,90 @@ async function retryConcurrency<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+// The batch's connections, summed in Node (networkOf), summed again per key here (two spellings of one address are
+// one inet) and upserted in key order, so concurrent batches touching the same pairs lock them in one order.
+const FLOWS_UPSERT = `
+  INSERT INTO network_flows AS f (bucket, source_ip, destination_ip, source_id, connections, bytes, source_country, source_asn,
+    destination_country, destination_asn, source_intel, destination_intel)
+  SELECT date_trunc('hour', bucket), source_ip, destination_ip, source_id, sum(connections), sum(bytes), max(source_country), max(source_asn),
+    max(destination_country), max(destination_asn), bool_or(source_intel), bool_or(destination_intel)
+  FROM json_to_recordset($1::json) AS r(bucket timestamptz, source_ip inet, destination_ip inet, source_id text, connections bigint,
+    bytes float8, source_country text, source_asn bigint, destination_country text, destination_asn bigint, source_intel boolean,
+    destination_intel boolean)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (bucket, source_ip, destination_ip, source_id) DO UPDATE SET
+    connections = f.connections + excluded.connections,
+    bytes = f.bytes + excluded.bytes,
+    source_country = coalesce(excluded.source_country, f.source_country),
+    source_asn = coalesce(excluded.source_asn, f.source_asn),
+    destination_country = coalesce(excluded.destination_country, f.destination_country),
+    destination_asn = coalesce(excluded.destination_asn, f.destination_asn),
+    source_intel = f.source_intel OR excluded.source_intel,
+    destination_intel = f.destination_intel OR excluded.destination_intel`;
+
+const HOSTS_INSERT = `
+  INSERT INTO network_hosts (bucket, address, host)
+  SELECT DISTINCT date_trunc('hour', bucket), address, host FROM json_to_recordset($1::json) AS r(bucket timestamptz, address inet, host text)
+  ORDER BY 1, 2, 3
+  ON CONFLICT DO NOTHING`;
+
+const COPY_EVENTS = `COPY events (${COPY_COLUMNS.join(', ')}) FROM STDIN ${COPY_OPTIONS}`;
+
+/**
+ * The fast path: the batch as one COPY and its aggregates, in one transaction. COPY inserts every row or none: a row
+ * stored before (a redelivery) fails it with a unique violation, and the caller then stores the batch row by row.
+ */
+async function copyEvents(pool: pg.Pool, rows: EventRow[]): Promise<number> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await pipeline(Readable.from([copyText(rows)]), client.query(copyFrom(COPY_EVENTS)));
+    const { flows, hosts } = networkOf(rows);
+    if (flows.length > 0) await client.query(FLOWS_UPSERT, [pgJson(flows)]);
+    if (hosts.length > 0) await client.query(HOSTS_INSERT, [pgJson(hosts)]);
+    await client.query('COMMIT');
+    return rows.length;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((e: unknown) => { broken = e as Error; });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Why COPY refused a batch that the statement path should store instead, or undefined for any other failure. */
+function fallbackReason(err: unknown): 'duplicate' | 'value' | undefined {
+  const code = (err as { code?: string }).code ?? '';
+  // 23505: a row of the batch is stored already (a redelivery, or the same event twice in the batch).
+  if (code === '23505') return 'duplicate';
+  // Class 22 (a value the column refuses, such as a bad address): the statement path fails or stores it as before.
+  if (code.startsWith('22')) return 'value';
+  return undefined;
+}
+
 /**
  * Inserts events; rows stored before (same day and id) are skipped. Returns the rows inserted.
- * The same statement adds the inserted rows, and only those, to the network map's aggregates (network_flows,
- * network_hosts): a redelivered batch inserts no event, so it counts no connection twice. The aggregate upsert runs
- * in key order, so concurrent batches touching the same pairs lock them in one order.
+ * First as one COPY; when that meets a row stored before, the statement below stores the batch row by row (ON
+ * CONFLICT DO NOTHING) and adds the inserted rows, and only those, to the network map's aggregates (network_flows,
+ * network_hosts) in the same statement: a redelivered batch inserts no event, so it counts no connection twice.
  */
 export async function insertEvents(db: Db, rows: EventRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   return guarded(async () => {
     await ensurePartitions(db, daysOf(rows));
+    const pool = poolOf(db);
+    if (pool) {
+      try {
+        const inserted = await retryConcurrency(() => copyEvents(pool, rows));
+        storeMetrics.rows.inc({ table: 'events' }, inserted);
+        return inserted;
+      } catch (err) {
+        const reason = fallbackReason(err);
+        if (!reason) throw err;
+        storeMetrics.copyFallbacks.inc({ reason });
+      }
+    }
     const res = await retryConcurrency(() => sql<{ inserted: number }>`
       WITH r AS MATERIALIZED (
         SELECT * FROM json_to_recordset(${pgJson(rows)}::json) AS r(id text, ts timestamptz, source_id text, kind text,

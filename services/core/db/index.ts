@@ -12,6 +12,8 @@ export type Db = Kysely<Database>;
 // Return int8 (bigint) values as strings, but counts we ask for as ::int stay numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
+const pools = new WeakMap<Db, pg.Pool>();
+
 /** max: connections; statementTimeoutMs: Postgres cancels any statement of this pool that runs longer (code 57014). */
 export function createDb(url: string, opts: { max?: number; statementTimeoutMs?: number } = {}): Db {
   const pool = new pg.Pool({
@@ -23,7 +25,14 @@ export function createDb(url: string, opts: { max?: number; statementTimeoutMs?:
   // and the caller retries.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => { client.on('error', () => undefined); });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+/** The connection pool under a Db made by createDb, for what kysely cannot say (COPY). */
+export function poolOf(db: Db): pg.Pool | undefined {
+  return pools.get(db);
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
