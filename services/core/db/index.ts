@@ -67,16 +67,14 @@ export function forgetPartitions(): void {
   known.clear();
 }
 
-/** Drops daily partitions older than `days` days, and the network aggregates of those days. Returns the dropped partition names. */
+/** Drops daily partitions older than `days` days, of the events and of the network aggregates. Returns the events partitions dropped. */
 export async function dropOldPartitions(db: Db, days: number, nowMs = Date.now()): Promise<string[]> {
   if (days <= 0) return [];
   const cutoff = new Date(nowMs - days * 86_400_000).toISOString().slice(0, 10);
   // The owner's function (migration 006) drops them: the services' role owns no table and may drop none.
   const { rows } = await sql<{ name: string }>`SELECT name FROM minisoc_drop_event_partitions_before(${cutoff}::date) AS name`.execute(db);
   const dropped = rows.map((r) => r.name);
-  // The network map's aggregates (migration 011) age out with the events they count.
-  await sql`DELETE FROM network_flows WHERE bucket < ${cutoff}::date`.execute(db);
-  await sql`DELETE FROM network_hosts WHERE bucket < ${cutoff}::date`.execute(db);
+  // The network map's aggregates are partitioned by day too (migration 013): the same function dropped their days.
   for (const name of dropped) known.delete(`${name.slice(8, 12)}-${name.slice(12, 14)}-${name.slice(14, 16)}`);
   return dropped;
 }

@@ -10,6 +10,7 @@ import * as eventSearch from './2026-12-03-009-event-search.js';
 import * as auditTarget from './2026-12-03-010-audit-target.js';
 import * as networkAggregates from './2026-12-03-011-network-aggregates.js';
 import * as sourceHost from './2026-12-03-012-source-host.js';
+import * as networkPartitions from './2026-12-03-013-network-partitions.js';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22-001-initial': initial,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-03-010-audit-target': auditTarget,
   '2026-12-03-011-network-aggregates': networkAggregates,
   '2026-12-03-012-source-host': sourceHost,
+  '2026-12-03-013-network-partitions': networkPartitions,
 };
