@@ -1,5 +1,5 @@
 // The typed view of MiniSOC's PostgreSQL schema, for kysely.
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json = ColumnType<unknown, string, string>;
@@ -198,6 +198,9 @@ export interface NetworkFlowsTable {
   destination_asn: ColumnType<string | null, number | null, number | null>;
   source_intel: boolean;
   destination_intel: boolean;
+  /** The /24 or /64 network the map draws a public address as, NULL for a private one (generated; migration 013). */
+  source_group: GeneratedAlways<string | null>;
+  destination_group: GeneratedAlways<string | null>;
 }
 
 /** Which host owned an address in an hour (migration 011). */
