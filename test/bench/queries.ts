@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     SELECT pg_size_pretty(sum(pg_table_size(c.oid))) AS events, pg_size_pretty(sum(pg_indexes_size(c.oid))) AS indexes
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass`.execute(setup)).rows[0]!;
   const flows = (await sql<{ rows: string; size: string }>`
-    SELECT count(*)::text AS rows, pg_size_pretty(pg_total_relation_size('network_flows')) AS size FROM network_flows`.execute(setup)).rows[0]!;
+    SELECT count(*)::text AS rows, pg_size_pretty((SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('network_flows'))) AS size FROM network_flows`.execute(setup)).rows[0]!;
   process.stdout.write(`network_flows: ${flows.rows} rows, ${flows.size} with its index\n`);
   await setup.destroy();
 
