@@ -13,6 +13,7 @@ import { normalizeRaw } from '../../services/normalize/core.js';
 import { EventBatch } from '../../services/core/proto.js';
 import { eventRow } from '../../services/store/core.js';
 import { insertEvents } from '../../services/store/sink.js';
+import { storeMetrics } from '../../services/core/metrics.js';
 import { eventLine } from './events.js';
 
 const EVENTS = Number(process.env.BENCH_STORE_EVENTS ?? 100_000);
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
     const work = batches(EVENTS, 2);
     const first = await timed(db, backend, work, EVENTS);
     console.log(`insert:     Node ${fmt(first.nodeUs)} µs/event, Postgres ${fmt(first.pgUs)} µs/event, ${fmt(first.walBytes)} bytes of WAL/event, ${fmt(first.rowsPerSecond)} events/s`);
+    const fallbacks = async () => (await storeMetrics.copyFallbacks.get()).values.reduce((a, v) => a + v.value, 0);
+    if (await fallbacks() > 0) throw new Error(`COPY fell back to the statement on ${await fallbacks()} batches of new events: the figure would not be COPY's`);
     const again = await timed(db, backend, work, EVENTS);
     console.log(`redelivery: Node ${fmt(again.nodeUs)} µs/event, Postgres ${fmt(again.pgUs)} µs/event, ${fmt(again.rowsPerSecond)} events/s (nothing stored twice)`);
 
