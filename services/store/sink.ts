@@ -38,15 +38,8 @@ async function retryConcurrency<T>(work: () => Promise<T>): Promise<T> {
 
 // The batch's connections, summed in Node (networkOf), summed again per key here (two spellings of one address are
 // one inet) and upserted in key order, so concurrent batches touching the same pairs lock them in one order.
-const FLOWS_UPSERT = `
-  INSERT INTO network_flows AS f (bucket, source_ip, destination_ip, source_id, connections, bytes, source_country, source_asn,
-    destination_country, destination_asn, source_intel, destination_intel)
-  SELECT date_trunc('hour', bucket), source_ip, destination_ip, source_id, sum(connections), sum(bytes), max(source_country), max(source_asn),
-    max(destination_country), max(destination_asn), bool_or(source_intel), bool_or(destination_intel)
-  FROM json_to_recordset($1::json) AS r(bucket timestamptz, source_ip inet, destination_ip inet, source_id text, connections bigint,
-    bytes float8, source_country text, source_asn bigint, destination_country text, destination_asn bigint, source_intel boolean,
-    destination_intel boolean)
-  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+/** How a connection row merges into the hour's row of its pair: both store paths upsert network_flows with it. */
+const FLOWS_MERGE = `
   ON CONFLICT (bucket, source_ip, destination_ip, source_id) DO UPDATE SET
     connections = f.connections + excluded.connections,
     bytes = f.bytes + excluded.bytes,
@@ -56,6 +49,17 @@ const FLOWS_UPSERT = `
     destination_asn = coalesce(excluded.destination_asn, f.destination_asn),
     source_intel = f.source_intel OR excluded.source_intel,
     destination_intel = f.destination_intel OR excluded.destination_intel`;
+
+const FLOWS_UPSERT = `
+  INSERT INTO network_flows AS f (bucket, source_ip, destination_ip, source_id, connections, bytes, source_country, source_asn,
+    destination_country, destination_asn, source_intel, destination_intel)
+  SELECT date_trunc('hour', bucket), source_ip, destination_ip, source_id, sum(connections), sum(bytes), max(source_country), max(source_asn),
+    max(destination_country), max(destination_asn), bool_or(source_intel), bool_or(destination_intel)
+  FROM json_to_recordset($1::json) AS r(bucket timestamptz, source_ip inet, destination_ip inet, source_id text, connections bigint,
+    bytes float8, source_country text, source_asn bigint, destination_country text, destination_asn bigint, source_intel boolean,
+    destination_intel boolean)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ${FLOWS_MERGE}`;
 
 const HOSTS_INSERT = `
   INSERT INTO network_hosts (bucket, address, host)
@@ -146,15 +150,7 @@ export async function insertEvents(db: Db, rows: EventRow[]): Promise<number> {
           bool_or(coalesce(source_intel, false)), bool_or(coalesce(destination_intel, false))
         FROM new WHERE source_ip IS NOT NULL AND destination_ip IS NOT NULL
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (bucket, source_ip, destination_ip, source_id) DO UPDATE SET
-          connections = f.connections + excluded.connections,
-          bytes = f.bytes + excluded.bytes,
-          source_country = coalesce(excluded.source_country, f.source_country),
-          source_asn = coalesce(excluded.source_asn, f.source_asn),
-          destination_country = coalesce(excluded.destination_country, f.destination_country),
-          destination_asn = coalesce(excluded.destination_asn, f.destination_asn),
-          source_intel = f.source_intel OR excluded.source_intel,
-          destination_intel = f.destination_intel OR excluded.destination_intel
+        ${sql.raw(FLOWS_MERGE)}
         RETURNING 1
       ), owned AS (
         INSERT INTO network_hosts (bucket, address, host)
