@@ -36,8 +36,6 @@ async function retryConcurrency<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-// The batch's connections, summed in Node (networkOf), summed again per key here (two spellings of one address are
-// one inet) and upserted in key order, so concurrent batches touching the same pairs lock them in one order.
 /** How a connection row merges into the hour's row of its pair: both store paths upsert network_flows with it. */
 const FLOWS_MERGE = `
   ON CONFLICT (bucket, source_ip, destination_ip, source_id) DO UPDATE SET
@@ -50,6 +48,8 @@ const FLOWS_MERGE = `
     source_intel = f.source_intel OR excluded.source_intel,
     destination_intel = f.destination_intel OR excluded.destination_intel`;
 
+// The batch's connections, summed in Node (networkOf), summed again per key here (two spellings of one address are
+// one inet) and upserted in key order, so concurrent batches touching the same pairs lock them in one order.
 const FLOWS_UPSERT = `
   INSERT INTO network_flows AS f (bucket, source_ip, destination_ip, source_id, connections, bytes, source_country, source_asn,
     destination_country, destination_asn, source_intel, destination_intel)
