@@ -48,14 +48,14 @@ function apiRoutes(deps: ApiDeps): FastifyPluginAsync {
   let analystDb: Db | undefined;
   const reads = () => {
     if (!deps.config.DATABASE_URL) return deps.db();
-    analystDb ??= createDb(deps.config.DATABASE_URL, { max: deps.config.ANALYST_DB_POOL_MAX, statementTimeoutMs: deps.config.ANALYST_QUERY_TIMEOUT_MS });
+    analystDb ??= createDb(deps.config.DATABASE_URL, { max: deps.config.ANALYST_DB_POOL_MAX, statementTimeoutMs: deps.config.ANALYST_QUERY_TIMEOUT_MS, name: 'minisoc-analysts' });
     return analystDb;
   };
   // Exports hold a connection for as long as the download lasts, so they get their own small pool.
   const exportPool = () => {
     if (!deps.config.DATABASE_URL) throw new ConfigError('DATABASE_URL is not set: exports need PostgreSQL');
     if (!pool) {
-      pool = new pg.Pool({ connectionString: deps.config.DATABASE_URL, max: 4, idleTimeoutMillis: 30_000 });
+      pool = new pg.Pool({ connectionString: deps.config.DATABASE_URL, max: 4, idleTimeoutMillis: 30_000, application_name: 'minisoc-export' });
       // A connection dropping (idle or during a download) must not crash the process; the export reports the failure.
       pool.on('error', () => undefined);
       pool.on('connect', (client) => { client.on('error', () => undefined); });

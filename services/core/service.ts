@@ -50,12 +50,12 @@ export async function startStages(ctx: ServiceContext, stages: Stage<any>[]): Pr
   return { stop: async () => { await Promise.all(runners.map((r) => r.stop())); } };
 }
 
-export function lazyDb(config: Config): { get: () => Db; close: () => Promise<void> } {
+export function lazyDb(config: Config, name?: string): { get: () => Db; close: () => Promise<void> } {
   let db: Db | undefined;
   return {
     get: () => {
       if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL is not set: this service needs PostgreSQL');
-      db ??= createDb(config.DATABASE_URL);
+      db ??= createDb(config.DATABASE_URL, { name: name && `minisoc-${name}` });
       return db;
     },
     close: async () => { await db?.destroy(); },
@@ -114,7 +114,7 @@ export async function runStandalone(name: string, start: ServiceStarter, opts: {
   let service: RunningService | undefined;
   // Set as the start goes on; a signal may come before any of it exists.
   const held: { nc?: NatsConnection; metrics?: Server } = {};
-  const db = lazyDb(config);
+  const db = lazyDb(config, name);
   let stopping = false;
   const shutdown = async (why: string, boundMs = 20_000) => {
     if (stopping) return;

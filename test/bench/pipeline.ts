@@ -23,6 +23,7 @@ import yaml from 'js-yaml';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Alert, RawBatch } from '../../services/core/proto.js';
+import { pipelineLag } from '../../services/core/topology.js';
 import { applyPolicy, loadRules, readPolicy } from '../../services/detect/index.js';
 import { freePort } from '../../tools/local/postgres.js';
 import { ROOT, SHARED_DATA, createTestDatabase, runNode, startTestNats, tempDir, waitFor, type Proc } from '../harness.js';
@@ -153,9 +154,35 @@ async function pipelinePids(dataDirs: string[], socPids: number[], natsPid: numb
   if (natsPid) add('nats-server', natsPid);
   // Postgres: the backends of this database and the server's own background processes (WAL writer, checkpointer...);
   // on a shared server those also work for other databases, so the figure is an upper bound there.
-  const { rows } = await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL`);
-  for (const r of rows) add('postgres', r.pid);
+  for (const r of await postgresProcesses(db)) add('postgres', r.pid);
   return parts;
+}
+
+/** What each Postgres process of the run was for: a MiniSOC pool's application_name, or the server's backend type. */
+const postgresLabels = new Map<number, string>();
+
+/**
+ * The processes of the bench's database and the server's own, each labelled (postgresLabels); the bench's own backend
+ * (its counting queries) is labelled but left out: it is the measurement, not the pipeline.
+ */
+async function postgresProcesses(db: pg.Client): Promise<{ pid: number }[]> {
+  const { rows } = await db.query<{ pid: number; type: string; app: string; own: boolean }>(`
+    SELECT pid, coalesce(backend_type, '') AS type, coalesce(application_name, '') AS app, pid = pg_backend_pid() AS own
+    FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL`);
+  for (const r of rows) {
+    postgresLabels.set(r.pid, r.own ? 'bench' : r.type === 'client backend' ? r.app.replace(/^minisoc-/, '') || 'other client' : r.type);
+  }
+  return rows.filter((r) => !r.own);
+}
+
+/** The Postgres line of the budget by what its processes were for, µs of CPU per event. */
+function postgresBreakdown(pids: number[], before: Map<number, number>, after: Map<number, number>, events: number): Record<string, number> {
+  const ticks = new Map<string, number>();
+  for (const pid of new Set(pids)) {
+    const label = postgresLabels.get(pid) ?? 'other';
+    ticks.set(label, (ticks.get(label) ?? 0) + (after.get(pid) ?? before.get(pid) ?? 0) - (before.get(pid) ?? 0));
+  }
+  return Object.fromEntries([...ticks].map(([k, t]) => [k, Math.round((t * 10_000) / events)] as const).filter(([, us]) => us > 0).sort((a, b) => b[1] - a[1]));
 }
 
 /** µs of CPU per event of each part between two samples; a process that ended in between is counted up to the last sample. */
@@ -193,7 +220,7 @@ function followPostgres(db: pg.Client, parts: Map<string, number[]>, before: Map
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL`).then(({ rows }) => {
+    postgresProcesses(db).then((rows) => {
       const pids = parts.get('postgres')!;
       for (const { pid } of rows) {
         const t = ticksOf(pid);
@@ -343,6 +370,9 @@ async function main(): Promise<void> {
     const c = await jsm.consumers.info('ENRICHED', 'detect');
     return c.num_pending + c.num_ack_pending === 0;
   };
+  // Counting scans the events of the run: done only once every stage has nothing left, it stays out of the way (and
+  // out of the Postgres line: the bench's own backend is not counted).
+  const pipelineIdle = async () => (await pipelineLag(jsm)).every((c) => c.pending + c.ackPending === 0);
   // Enrich loads the feed and detect its rules after start: wait until one event has gone through.
   await post(`http://127.0.0.1:${port}/api/ingest?source=warmup`, eventLine(0), 'warmup', 'application/x-ndjson');
   await waitFor('a warm-up event stored', async () => (await count('warmup')) === 1, 120_000, 200);
@@ -365,9 +395,11 @@ async function main(): Promise<void> {
     }
   }));
   const postedMs = performance.now() - started;
-  await waitFor('every event stored and detected', async () => (await count('bench')) >= total && (await detectIdle()), 1_800_000, 100);
+  await waitFor('every event stored and detected', async () => (await pipelineIdle()) && (await count('bench')) >= total && (await detectIdle()), 1_800_000, 100);
   const seconds = (performance.now() - started) / 1000;
-  const budget = cpuBudget(parts, ticksBefore, postgres.stop(), total);
+  const ticksAfter = postgres.stop();
+  const budget = cpuBudget(parts, ticksBefore, ticksAfter, total);
+  const postgresBy = postgresBreakdown(parts.get('postgres')!, ticksBefore, ticksAfter, total);
   const rss = peakRss(parts);
   const endToEnd = total / seconds;
   process.stdout.write(`full speed: accepted in ${(postedMs / 1000).toFixed(1)} s (${fmt(total / (postedMs / 1000))} events/s, ${retries} retried requests), stored and detected in ${seconds.toFixed(1)} s: ${fmt(endToEnd)} events/s\n`);
@@ -376,6 +408,7 @@ async function main(): Promise<void> {
   for (const [k, us] of Object.entries(budget).sort((a, b) => b[1] - a[1])) {
     process.stdout.write(`  ${k.padEnd(20)} ${String(us).padStart(6)} µs  ${((100 * us) / Math.max(1, budgetTotal)).toFixed(0).padStart(3)} %  ${String(rss[k]).padStart(5)} MB\n`);
   }
+  process.stdout.write(`  Postgres by process: ${Object.entries(postgresBy).map(([k, us]) => `${k} ${us}`).join(', ')} µs\n`);
   const socRss = Object.entries(rss).filter(([k]) => k !== 'postgres' && k !== 'nats-server').reduce((a, [, v]) => a + v, 0);
   process.stdout.write(`  peak RSS: soc up (supervisor and services) ${socRss} MB, nats-server ${rss['nats-server'] ?? '-'} MB, Postgres (largest process) ${rss.postgres} MB\n`);
 
@@ -424,7 +457,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
     input: { events: total, perRequest: PER_REQUEST, concurrency: CONCURRENCY, rules: ruleSet.rules, indicators: 100_000 },
     endToEnd: { eventsPerSecond: Math.round(endToEnd), seconds: +seconds.toFixed(2), acceptedPerSecond: Math.round(total / (postedMs / 1000)), retriedRequests: retries },
-    cpuBudgetUsPerEvent: budget, peakRssMb: rss,
+    cpuBudgetUsPerEvent: budget, postgresUsPerEventByProcess: postgresBy, peakRssMb: rss,
     latency: { rate: LATENCY_RATE, seconds: LATENCY_SECONDS, alerts: latencies.length, expected, p50Ms: Math.round(p50), p99Ms: Math.round(p99) },
     rawLimits: { jetstreamEventsPerSecond: Math.round(rawJs), postgresCopyRowsPerSecond: Math.round(rawPg), limit: Math.round(limit) },
     ratioToLimit: +(endToEnd / limit).toFixed(3),

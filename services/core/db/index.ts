@@ -14,10 +14,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
 const pools = new WeakMap<Db, pg.Pool>();
 
-/** max: connections; statementTimeoutMs: Postgres cancels any statement of this pool that runs longer (code 57014). */
-export function createDb(url: string, opts: { max?: number; statementTimeoutMs?: number } = {}): Db {
+/**
+ * max: connections; statementTimeoutMs: Postgres cancels any statement of this pool that runs longer (code 57014);
+ * name: the connections' application_name, so pg_stat_activity (and the pipeline bench) says which service each serves.
+ */
+export function createDb(url: string, opts: { max?: number; statementTimeoutMs?: number; name?: string } = {}): Db {
   const pool = new pg.Pool({
     connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000,
+    ...(opts.name ? { application_name: opts.name } : {}),
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
   });
   // A client losing its connection (the server restarting, say) must not crash the process: idle ones
