@@ -1,7 +1,7 @@
 // soc up as a supervisor: a record that crashes a stage, and one that stalls it, end in the dead-letter
 // table after the poison rule's count of restarts, while every ordinary event is stored once and the HTTP
 // app (ingest, the API, /healthz) keeps answering.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ beforeAll(async () => {
   env = {
     NATS_URL: nats.url, DATABASE_URL: database.url, DATA_DIR: dataDir, HTTP_PORT: String(port), INGEST_ALLOW_ANONYMOUS: 'true',
     // Quicker redelivery and stall detection than the defaults, so the test does not wait minutes.
-    STAGE_ACK_WAIT_MS: '2000', STAGE_MAX_DELIVERIES: String(MAX_DELIVERIES), SERVICE_STALL_MS: '4000',
+    STAGE_ACK_WAIT_MS: '2000', STAGE_MAX_DELIVERIES: String(MAX_DELIVERIES), SERVICE_STALL_MS: '4000', SERVICE_SEMI_SPACE_MB: '24',
     MINISOC_TEST_FAULT_STAGE: 'normalize', MINISOC_TEST_CRASH_MARKER: CRASH, MINISOC_TEST_STALL_MARKER: STALL,
   };
   ({ soc } = await startSocUp(env));
@@ -110,6 +110,9 @@ describe('soc up supervisor', () => {
     await waitFor('every ordinary event stored', async () => (await stored('sup')).total >= 3000, 120_000, 500);
     const s = await stored('sup');
     expect(s).toEqual({ total: 3000, distinct: 3000 });
+    // The store's connections (open: it has just written) say whose they are in pg_stat_activity.
+    const apps = (await db.query<{ app: string }>(`SELECT DISTINCT application_name AS app FROM pg_stat_activity WHERE datname = current_database()`)).rows.map((r) => r.app);
+    expect(apps).toContain('minisoc-store');
 
     // The supervisor restarted normalize and says so; the others never stopped.
     const states = await waitFor('normalize running again', async () => {
@@ -130,6 +133,13 @@ describe('soc up supervisor', () => {
     expect(cli.code, cli.stderr).toBe(0);
     const fromCli = (JSON.parse(cli.stdout) as { services: { name: string; restarts: number }[] }).services;
     expect(fromCli.find((x) => x.name === 'normalize')!.restarts).toBe(byName.get('normalize')!.restarts);
+    // Every service, restarted or not, runs with the configured V8 heap and young generation.
+    const running = (JSON.parse(readFileSync(join(dataDir, 'services.json'), 'utf8')) as { services: { name: string; pid: number }[] }).services;
+    expect(running.length).toBeGreaterThanOrEqual(7);
+    for (const x of running) {
+      const argv = readFileSync(`/proc/${x.pid}/cmdline`, 'utf8').split('\0');
+      expect(argv, x.name).toEqual(expect.arrayContaining(['--max-old-space-size=1024', '--max-semi-space-size=24']));
+    }
     probing = false;
     await prober;
     expect(healthTimes.some((t) => t.status === 503)).toBe(true);

@@ -95,6 +95,11 @@ const schema = z.object({
   SERVICE_STALL_MS: positiveInt.min(2000).default(20_000),
   /** V8 heap ceiling of each service process under soc up: a runaway service dies alone. */
   SERVICE_MAX_OLD_SPACE_MB: positiveInt.min(64).default(1024),
+  /**
+   * V8's young-generation semi-space of each service process under soc up (--max-semi-space-size): the stages make
+   * short-lived objects per event, and Node's 16 MB default scavenges them often (docs/performance.md).
+   */
+  SERVICE_SEMI_SPACE_MB: positiveInt.max(256).default(32),
   /** The poison rule: a message delivered more than this many times (it crashed or stalled its stage) is dead-lettered. */
   STAGE_MAX_DELIVERIES: positiveInt.max(100).default(5),
   /** Bytes each pipeline stream may hold before publishers are refused (backpressure, never loss). */

@@ -162,7 +162,7 @@ export async function up(opts: { demo?: boolean } = {}): Promise<void> {
     const specs: ServiceSpec[] = names.map((name) => ({ name, script: serviceScript(name), env }));
     const pretty = lineFormatter();
     supervisor = new Supervisor(specs, {
-      log, stallMs: cfg.SERVICE_STALL_MS, startTimeoutMs: 120_000, maxOldSpaceMb: cfg.SERVICE_MAX_OLD_SPACE_MB,
+      log, stallMs: cfg.SERVICE_STALL_MS, startTimeoutMs: 120_000, maxOldSpaceMb: cfg.SERVICE_MAX_OLD_SPACE_MB, semiSpaceMb: cfg.SERVICE_SEMI_SPACE_MB,
       stateFile: join(dataDir, 'services.json'), onLine: (_name, line) => process.stdout.write(`${pretty ? pretty(line) : line}\n`),
     });
     await supervisor.start();

@@ -23,6 +23,8 @@ export interface SupervisorOptions {
   startTimeoutMs: number;
   /** V8 heap ceiling of each service: a runaway service dies alone. */
   maxOldSpaceMb: number;
+  /** V8 young-generation semi-space of each service, MB. */
+  semiSpaceMb?: number;
   /** Where the states are written for the CLI. */
   stateFile?: string;
   /** Each line a service writes (its logs). */
@@ -126,7 +128,8 @@ export class Supervisor {
     const child = fork(s.spec.script, [], {
       env: { ...s.spec.env, SOC_SUPERVISED: '1' },
       // A supervisor run with --cpu-prof (BENCH_PROFILE_DIR) profiles its services too: Node refuses it in NODE_OPTIONS.
-      execArgv: [`--max-old-space-size=${this.o.maxOldSpaceMb}`, ...process.execArgv.filter((a) => a.startsWith('--cpu-prof'))],
+      execArgv: [`--max-old-space-size=${this.o.maxOldSpaceMb}`, ...(this.o.semiSpaceMb ? [`--max-semi-space-size=${this.o.semiSpaceMb}`] : []),
+        ...process.execArgv.filter((a) => a.startsWith('--cpu-prof'))],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     s.child = child;
