@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fuzzParameters } from '../../../test/fuzz/arbitraries.js';
 import { ROOT, SHARED_DATA } from '../../../test/harness.js';
 import { prng } from '../../../test/prng.js';
-import { compileRe2, compileRegex, globMatcher, requiredLiteral } from './linear.js';
+import { compileRe2, compileRegex, globMatcher, requiredLiterals } from './linear.js';
 import { loadRules } from './loader.js';
 import type { Part } from './types.js';
 
@@ -59,23 +59,65 @@ describe('compileRe2', () => {
   });
 });
 
-describe('requiredLiteral', () => {
-  it('finds the longest run every match contains, and gives up where it cannot be sure', () => {
-    expect(requiredLiteral('\\\\AppData\\\\Local\\\\Temp\\\\[^\\\\]+\\.exe')).toBe('\\AppData\\Local\\Temp\\');
-    expect(requiredLiteral('shutdown\\s+/r /f /t 00')).toBe('/r /f /t 00');
-    expect(requiredLiteral('ab?cdef')).toBe('cdef');
-    expect(requiredLiteral('xyz+abc')).toBe('xyz');
-    expect(requiredLiteral('(Get-Item|gci).{1,64}-Path')).toBe('-Path');
-    expect(requiredLiteral('[]abc]defg')).toBe('defg');
-    expect(requiredLiteral('[[]abcd')).toBe('abcd');
-    expect(requiredLiteral('\\p{Greek}xyz')).toBe('xyz');
-    expect(requiredLiteral('\\x41bcd')).toBe('bcd');
-    expect(requiredLiteral('a{foo}')).toBe('foo}');
-    expect(requiredLiteral('abc|defg')).toBe('');
-    expect(requiredLiteral('abcd(?i)efgh')).toBe('');
-    expect(requiredLiteral('\\Qa(b\\E')).toBe('');
-    expect(requiredLiteral('.{1000,}')).toBe('');
-    expect(requiredLiteral('caf\u00e9s')).toBe('caf');
+describe('requiredLiterals', () => {
+  const need = (source: string, flags = '') => requiredLiterals(source, flags)?.strings.sort() ?? null;
+
+  it('finds strings every match contains one of, and gives up where it cannot be sure', () => {
+    expect(need('\\\\AppData\\\\Local\\\\Temp\\\\[^\\\\]+\\.exe')).toEqual(['\\AppData\\Local\\Temp\\']);
+    expect(need('shutdown\\s+/r /f /t 00')).toEqual(['/r /f /t 00']);
+    expect(need('ab?cdef')).toEqual(['abcdef', 'acdef']);
+    expect(need('xyz+abc')).toEqual(['abc']);
+    expect(need('(Get-Item|gci).{1,64}-Path')).toEqual(['-Path']);
+    expect(need('(Get-Item|gci).{1,64}-P')).toEqual(['Get-Item', 'gci']);
+    expect(need('[]abc]defg')).toEqual([']defg', 'adefg', 'bdefg', 'cdefg']);
+    expect(need('\\p{Greek}xyz')).toEqual(['xyz']);
+    expect(need('\\x41bcd')).toEqual(['Abcd']);
+    expect(need('a{foo}')).toEqual(['a{foo}']);
+    expect(need('abc|defg')).toEqual(['abc', 'defg']);
+    expect(need('etc(?:[/\\\\]|%2f){1,8}passwd')).toEqual(['passwd']);
+    expect(need('%(?:25){0,4}2f')).toEqual(['2f']);
+    expect(need('(?:[;|&]|%(?:3b|7c|26))id')).toEqual(['%26id', '%3bid', '%7cid', '&id', ';id', '|id']);
+    expect(need('(?i)powershell')).toEqual(['powershell']);
+    expect(requiredLiterals('(?i)powershell', '')?.fold).toBe(true);
+    expect(requiredLiterals('powershell', 'i')?.fold).toBe(true);
+    expect(requiredLiterals('powershell', '')?.fold).toBe(false);
+    // Nothing certain: an optional or unlisted part, an empty branch, inline flags after the start, quoting, non-ASCII.
+    expect(need('a*')).toBeNull();
+    expect(need('[^a]bc?')).toEqual(['b', 'bc']);
+    expect(need('abc|')).toBeNull();
+    expect(need('abc|.+')).toBeNull();
+    expect(need('abcd(?i)efgh')).toBeNull();
+    expect(need('ab(?i:cd)')).toBeNull();
+    expect(need('\\Qa(b\\E')).toBeNull();
+    expect(need('.{1000,}')).toBeNull();
+    expect(need('caf\u00e9s')).toBeNull();
+    expect(need('[a-z]+')).toBeNull();
+  });
+
+  // A small alphabet and every construct the reader follows: texts of the same alphabet match often, so any set that
+  // misses a match shows.
+  const atom = fc.oneof(
+    fc.constantFrom('a', 'b', 'c', '.', '\\.', '\\s', '\\d', '\\w', '^', '$', '\\b', '[ab]', '[^a]', '[a-c]', '[.]', '1', ' ', '\\x61', '[\\d]', '{', '}'),
+  );
+  const pattern: fc.Arbitrary<string> = fc.letrec((tie) => ({
+    piece: fc.tuple(fc.oneof({ weight: 4, arbitrary: atom }, { weight: 1, arbitrary: tie('group') as fc.Arbitrary<string> }),
+      fc.constantFrom('', '', '', '*', '+', '?', '{2}', '{0,2}', '{1,}', '+?')).map(([a, q]) => a + q),
+    branch: fc.array(tie('piece') as fc.Arbitrary<string>, { maxLength: 4 }).map((ps) => ps.join('')),
+    alt: fc.array(tie('branch') as fc.Arbitrary<string>, { minLength: 1, maxLength: 3 }).map((bs) => bs.join('|')),
+    group: fc.tuple(fc.constantFrom('(', '(?:', '(?P<n>'), tie('alt') as fc.Arbitrary<string>).map(([o, a]) => `${o}${a})`),
+  })).alt as fc.Arbitrary<string>;
+  const text = fc.array(fc.constantFrom('a', 'b', 'c', 'A', '.', ' ', '1', '{', '}', '%'), { maxLength: 14 }).map((cs) => cs.join(''));
+
+  it('never leaves out a text RE2 matches, on generated patterns and texts', () => {
+    let prefiltered = 0;
+    fc.assert(fc.property(pattern, fc.constantFrom('', 'i'), fc.array(text, { minLength: 1, maxLength: 20 }), (source, flags, texts) => {
+      let re: ReturnType<typeof compileRe2>;
+      try { re = compileRe2(source, flags); } catch { return; }
+      if (requiredLiterals(source, flags)) prefiltered++;
+      const fast = compileRegex(source, flags);
+      for (const t of texts) if (fast.test(t) !== re.test(t)) throw new Error(`/${source}/${flags} on ${JSON.stringify(t)}: RE2 ${re.test(t)}`);
+    }), fuzzParameters(3000));
+    expect(prefiltered).toBeGreaterThan(300);
   });
 });
 
@@ -123,7 +165,7 @@ describe('compileRegex', () => {
     let matched = 0;
     const wrong: string[] = [];
     for (const { source, flags } of regexes) {
-      if (requiredLiteral(source)) prefiltered++;
+      if (requiredLiterals(source, flags)) prefiltered++;
       const re2 = compileRe2(source, flags);
       const fast = compileRegex(source, flags);
       for (const t of [...sample, ...lookalikes(source)]) {

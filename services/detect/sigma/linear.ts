@@ -95,115 +95,278 @@ export function compileRe2(source: string, flags: string): RE2JS {
   return RE2JS.compile(source, f);
 }
 
-const QUANTIFIER = /^(?:[*+?]|\{(\d+)(?:,\d*)?\})\??/;
-
 /**
- * The longest run of characters that every match of `source` must contain, read from the pattern's top level only
- * (groups, classes and escapes such as \d end a run), or '' when there is none worth using. Conservative by design:
- * a prefilter built on it may only skip texts RE2 would not match, so anything unusual (top-level alternation, inline
- * flags after the start, \Q quoting, non-ASCII) gives ''.
+ * What every match of a part of a pattern is or contains: `exact`, the part matches exactly one of these strings (so
+ * they can be joined to their neighbours'); `any`, every match contains at least one of these (null: nothing known).
  */
-export function requiredLiteral(source: string): string {
-  if (source.includes('\\Q') || /\(\?[a-zA-Z-]+\)/.test(source)) return '';
-  let best = '';
-  let run = '';
-  const end = () => { if (run.length > best.length) best = run; run = ''; };
-  let i = 0;
-  /** Skips a group or class that starts at i (escapes and nested classes/groups inside), returning the index after it. */
-  const skipBracketed = (at: number): number => {
-    let depth = 0;
-    let classAt = -1;
-    for (let j = at; j < source.length; j++) {
-      const c = source[j]!;
-      if (c === '\\') { j++; continue; }
-      if (classAt >= 0) {
-        // A ']' right after '[' or '[^' is a member; any other closes the class.
-        const first = classAt + (source[classAt + 1] === '^' ? 2 : 1);
-        if (c === ']' && j !== first) {
-          classAt = -1;
-          if (depth === 0) return j + 1;
-        } else if (c === '[' && source[j + 1] === ':') {
-          const close = source.indexOf(':]', j + 2);
-          if (close > 0) j = close + 1;
-        }
-        continue;
-      }
-      if (c === '[') classAt = j;
-      else if (c === '(') depth++;
-      else if (c === ')') { depth--; if (depth === 0) return j + 1; }
-    }
-    return -1;
-  };
-  while (i < source.length) {
-    const c = source[i]!;
-    if (c === '|') return '';
-    if (c === '(' || c === '[') {
-      end();
-      const next = skipBracketed(i);
-      if (next < 0) return '';
-      i = next;
-      const q = QUANTIFIER.exec(source.slice(i));
-      if (q) i += q[0].length;
-      continue;
-    }
-    if (c === ')' || c === ']') return '';
-    let lit: string | undefined;
-    if (c === '\\') {
-      const e = source[i + 1];
-      if (e === undefined) return '';
-      if (/[A-Za-z0-9]/.test(e)) {
-        end();
-        i += 2;
-        if ((e === 'p' || e === 'P' || e === 'x') && source[i] === '{') { const close = source.indexOf('}', i); if (close < 0) return ''; i = close + 1; }
-        else if (e === 'p' || e === 'P') i += 1;
-        else if (e === 'x') i += 2;
-        else if (/[0-7]/.test(e)) while (/[0-7]/.test(source[i] ?? '')) i++;
-        const q = QUANTIFIER.exec(source.slice(i));
-        if (q) i += q[0].length;
-        continue;
-      }
-      lit = e;
-      i += 2;
-    } else if (c === '.' || c === '^' || c === '$' || c === '{' || c === '*' || c === '+' || c === '?') {
-      end();
-      i += 1;
-      // The quantifier of a '.' (.{1,9}) belongs to it, not to the literal text after it.
-      const q = c === '.' ? QUANTIFIER.exec(source.slice(i)) : null;
-      if (q) i += q[0].length;
-      continue;
-    } else {
-      lit = c;
-      i += 1;
-    }
-    if (lit.charCodeAt(0) > 0x7e || lit.charCodeAt(0) < 0x20) { end(); continue; }
-    const q = QUANTIFIER.exec(source.slice(i));
-    if (q) {
-      i += q[0].length;
-      // x* x? x{0,n}: the character may be absent, so it ends the run without joining it; x+ x{n,}: it is there once.
-      const min = q[0][0] === '+' ? 1 : q[0][0] === '{' ? Number(q[1]) : 0;
-      if (min > 0) run += lit;
-      end();
-      continue;
-    }
-    run += lit;
-  }
-  end();
-  return best.length >= 3 ? best : '';
+type Need = { exact: string[] } | { any: string[] | null };
+
+/** Most strings a Need keeps: more, and the check would cost about what RE2 does. */
+const MAX_STRINGS = 24;
+const UNKNOWN: Need = { any: null };
+const EMPTY: Need = { exact: [''] };
+
+/** Thrown where the pattern uses what the reader does not follow: the pattern then gets no prefilter. */
+class GiveUp extends Error {}
+
+function anyOf(n: Need): string[] | null {
+  if ('any' in n) return n.any;
+  return n.exact.includes('') ? null : n.exact;
+}
+
+/** The more selective of two sets: the longer shortest string, then the fewer strings. */
+function better(a: string[] | null, b: string[] | null): string[] | null {
+  if (!a) return b;
+  if (!b) return a;
+  const shortest = (x: string[]) => Math.min(...x.map((s) => s.length));
+  const d = shortest(a) - shortest(b);
+  return d > 0 || (d === 0 && a.length <= b.length) ? a : b;
+}
+
+/** Two exact parts one after the other, exact while the strings stay few. */
+function join(a: { exact: string[] }, b: { exact: string[] }): { exact: string[] } | null {
+  if (a.exact.length * b.exact.length > MAX_STRINGS) return null;
+  return { exact: [...new Set(a.exact.flatMap((x) => b.exact.map((y) => x + y)))] };
 }
 
 /**
- * A `|re` value compiled for RE2, tried only on texts holding the literal its every match contains: RE2 in JavaScript
- * is many times slower than a substring search, and most texts an event offers a rule lack that literal. The check
- * has no quantifier (a plain substring, or under `i` a V8 pattern of escaped literal characters with Unicode case
- * folding, like RE2's), so it stays linear too.
+ * Parts one after the other: exact if they all are, else the best of what each run of exact parts and each other part
+ * must contain (every match of the whole holds a match of each).
+ */
+function sequence(parts: Need[]): Need {
+  let run: { exact: string[] } = { exact: [''] };
+  let best: string[] | null = null;
+  let exact = true;
+  for (const p of parts) {
+    if ('exact' in p) {
+      const joined = join(run, p);
+      if (joined) { run = joined; continue; }
+      best = better(best, anyOf(run));
+      run = p;
+      exact = false;
+      continue;
+    }
+    exact = false;
+    best = better(better(best, anyOf(run)), p.any);
+    run = { exact: [''] };
+  }
+  return exact ? run : { any: better(best, anyOf(run)) };
+}
+
+function alternate(branches: Need[]): Need {
+  if (branches.every((b) => 'exact' in b)) {
+    const exact = [...new Set(branches.flatMap((b) => (b as { exact: string[] }).exact))];
+    if (exact.length <= MAX_STRINGS) return { exact };
+  }
+  const sets = branches.map(anyOf);
+  if (sets.some((x) => x === null)) return UNKNOWN;
+  const any = [...new Set(sets.flat() as string[])];
+  return { any: any.length <= MAX_STRINGS ? any : null };
+}
+
+/** The characters of a plain ASCII literal: printable, as RE2 and V8 fold them alike (other characters are not followed). */
+const plain = (c: string): boolean => c.length === 1 && c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) <= 0x7e;
+/** RE2's \s and \d. */
+const SPACE = ['\t', '\n', '\f', '\r', ' '];
+const DIGIT = [...'0123456789'];
+const CONTROL: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', f: '\f', v: '\v', a: '\x07' };
+
+/**
+ * Reads an RE2 pattern (one RE2 has compiled) for the strings that every match contains one of. Conservative by
+ * design: a prefilter built on it may only skip texts RE2 would not match, so whatever is unusual (inline flags after
+ * the start, \Q quoting, non-ASCII literals, classes it cannot list) counts as unknown, and unknown parts never narrow
+ * the result.
+ */
+class NeedReader {
+  private i = 0;
+  constructor(private readonly src: string) {}
+
+  read(): Need {
+    const n = this.alternation();
+    if (this.i !== this.src.length) throw new GiveUp();
+    return n;
+  }
+
+  private alternation(): Need {
+    const branches = [this.branch()];
+    while (this.src[this.i] === '|') {
+      this.i++;
+      branches.push(this.branch());
+    }
+    return branches.length === 1 ? branches[0]! : alternate(branches);
+  }
+
+  private branch(): Need {
+    const parts: Need[] = [];
+    while (this.i < this.src.length && this.src[this.i] !== '|' && this.src[this.i] !== ')') parts.push(this.piece());
+    return sequence(parts);
+  }
+
+  private piece(): Need {
+    const atom = this.atom();
+    const q = /^(?:([*+?])|\{(\d+)(,(\d*))?\})\??/.exec(this.src.slice(this.i));
+    if (!q) return atom;
+    this.i += q[0].length;
+    const min = q[1] === '+' ? 1 : q[1] ? 0 : Number(q[2]);
+    const max = q[1] ? (q[1] === '?' ? 1 : Infinity) : q[3] === undefined ? min : q[4] === '' ? Infinity : Number(q[4]);
+    if (min === 1 && max === 1) return atom;
+    if (min === 0 && max === 1 && 'exact' in atom) return { exact: [...new Set(['', ...atom.exact])] };
+    if (min === 0) return UNKNOWN;
+    return { any: anyOf(atom) };
+  }
+
+  private atom(): Need {
+    const c = this.src[this.i]!;
+    if (c === '(') return this.group();
+    if (c === '[') return this.charClass();
+    if (c === '\\') return this.escape(false);
+    this.i++;
+    if (c === '.') return UNKNOWN;
+    if (c === '^' || c === '$') return EMPTY;
+    if (c === '*' || c === '+' || c === '?') throw new GiveUp();
+    if (c === '{' && /^\d+(,\d*)?\}/.test(this.src.slice(this.i))) throw new GiveUp();
+    return plain(c) ? { exact: [c] } : UNKNOWN;
+  }
+
+  private group(): Need {
+    this.i++;
+    if (this.src[this.i] === '?') {
+      const head = /^\?(?::|P?<[A-Za-z_][A-Za-z0-9_]*>)/.exec(this.src.slice(this.i));
+      // Inline flags, named captures of other spellings: not followed.
+      if (!head) throw new GiveUp();
+      this.i += head[0].length;
+    }
+    const n = this.alternation();
+    if (this.src[this.i] !== ')') throw new GiveUp();
+    this.i++;
+    return n;
+  }
+
+  /** A backslash escape; in a class, only what stands for characters (assertions have no place there). */
+  private escape(inClass: boolean): Need {
+    const e = this.src[this.i + 1];
+    if (e === undefined) throw new GiveUp();
+    this.i += 2;
+    if (!/[A-Za-z0-9]/.test(e)) return plain(e) ? { exact: [e] } : UNKNOWN;
+    if (CONTROL[e]) return { exact: [CONTROL[e]] };
+    if (e === 'd') return { exact: DIGIT };
+    if (e === 's') return { exact: SPACE };
+    if (!inClass && (e === 'b' || e === 'B' || e === 'A' || e === 'z')) return EMPTY;
+    if (e === 'x') {
+      const hex = /^(?:\{([0-9A-Fa-f]{1,6})\}|([0-9A-Fa-f]{2}))/.exec(this.src.slice(this.i));
+      if (!hex) throw new GiveUp();
+      this.i += hex[0].length;
+      const ch = String.fromCodePoint(parseInt(hex[1] ?? hex[2]!, 16));
+      return plain(ch) ? { exact: [ch] } : UNKNOWN;
+    }
+    if (e === 'p' || e === 'P') {
+      if (this.src[this.i] === '{') {
+        const close = this.src.indexOf('}', this.i);
+        if (close < 0) throw new GiveUp();
+        this.i = close + 1;
+      } else this.i++;
+      return UNKNOWN;
+    }
+    if (e === 'w' || e === 'W' || e === 'D' || e === 'S' || e === 'C') return UNKNOWN;
+    // \Q...\E quoting, octal and anything else.
+    throw new GiveUp();
+  }
+
+  /** A bracketed class: the characters it lists when they are few, plain and not negated; else unknown. */
+  private charClass(): Need {
+    this.i++;
+    const negated = this.src[this.i] === '^';
+    if (negated) this.i++;
+    const chars = new Set<string>();
+    let listable = true;
+    let first = true;
+    for (;;) {
+      const c = this.src[this.i];
+      if (c === undefined) throw new GiveUp();
+      if (c === ']' && !first) { this.i++; break; }
+      first = false;
+      if (c === '[' && this.src[this.i + 1] === ':') {
+        const close = this.src.indexOf(':]', this.i + 2);
+        if (close < 0) throw new GiveUp();
+        this.i = close + 2;
+        listable = false;
+        continue;
+      }
+      let lo: string[] | null;
+      if (c === '\\') {
+        const n = this.escape(true);
+        lo = 'exact' in n ? n.exact : null;
+      } else {
+        this.i++;
+        lo = plain(c) ? [c] : null;
+      }
+      if (this.src[this.i] === '-' && this.src[this.i + 1] !== ']' && this.src[this.i + 1] !== undefined) {
+        // A range: both ends must be single characters.
+        this.i++;
+        let hi: string[] | null;
+        const d = this.src[this.i]!;
+        if (d === '\\') {
+          const n = this.escape(true);
+          hi = 'exact' in n ? n.exact : null;
+        } else {
+          this.i++;
+          hi = plain(d) ? [d] : null;
+        }
+        if (!lo || !hi || lo.length !== 1 || hi.length !== 1) { listable = false; continue; }
+        const a = lo[0]!.charCodeAt(0), b = hi[0]!.charCodeAt(0);
+        if (b < a) throw new GiveUp();
+        if (b - a >= MAX_STRINGS) { listable = false; continue; }
+        for (let x = a; x <= b; x++) chars.add(String.fromCharCode(x));
+        continue;
+      }
+      if (lo) for (const x of lo) chars.add(x);
+      else listable = false;
+    }
+    if (negated || !listable || chars.size === 0 || chars.size > MAX_STRINGS) return UNKNOWN;
+    return { exact: [...chars] };
+  }
+}
+
+/** Inline flags at the very start of a pattern, as Sigma rules write `(?i)`: only these are followed. */
+const LEADING_FLAGS = /^\(\?([imsU]+)\)/;
+
+/**
+ * Strings every match of an RE2 pattern contains at least one of, and whether they are compared without case; null
+ * when nothing certain is known. A set is worth a check only if its strings are rarer than the pattern's matches'
+ * texts, which they are for most patterns of the pack: a literal name, or one of the few characters an attack needs.
+ */
+export function requiredLiterals(source: string, flags: string): { strings: string[]; fold: boolean } | null {
+  let fold = flags.includes('i');
+  let body = source;
+  const lead = LEADING_FLAGS.exec(source);
+  if (lead) {
+    if (lead[1]!.includes('i')) fold = true;
+    body = source.slice(lead[0].length);
+  }
+  if (/[^\x20-\x7e]/.test(body)) return null;
+  try {
+    const strings = anyOf(new NeedReader(body).read());
+    return strings && strings.length > 0 && !strings.includes('') ? { strings, fold } : null;
+  } catch (err) {
+    if (err instanceof GiveUp) return null;
+    throw err;
+  }
+}
+
+/**
+ * A `|re` value compiled for RE2, tried only on texts holding one of the strings its every match contains
+ * (requiredLiterals): RE2 in JavaScript is many times slower than a substring search, and most texts an event offers a
+ * rule lack them. The check has no quantifier (a plain substring, or a V8 pattern of escaped literal alternatives,
+ * under `i` with Unicode case folding like RE2's), so it stays linear too.
  */
 export function compileRegex(source: string, flags: string): { test(s: string): boolean } {
   const re = compileRe2(source, flags);
-  const lit = requiredLiteral(source);
-  if (!lit) return re;
-  if (flags.includes('i')) {
-    const pre = new RegExp(lit.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'), 'iu');
-    return { test: (s) => pre.test(s) && re.test(s) };
+  const need = requiredLiterals(source, flags);
+  if (!need) return re;
+  if (!need.fold && need.strings.length === 1) {
+    const lit = need.strings[0]!;
+    return { test: (s) => s.includes(lit) && re.test(s) };
   }
-  return { test: (s) => s.includes(lit) && re.test(s) };
+  const pre = new RegExp(need.strings.map((l) => l.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), need.fold ? 'iu' : 'u');
+  return { test: (s) => pre.test(s) && re.test(s) };
 }
