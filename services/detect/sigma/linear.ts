@@ -272,6 +272,17 @@ class NeedReader {
     throw new GiveUp();
   }
 
+  /** One member of a class at i (a character or an escape), as the characters it stands for; null if not listable. */
+  private classMember(): string[] | null {
+    const c = this.src[this.i]!;
+    if (c === '\\') {
+      const n = this.escape(true);
+      return 'exact' in n ? n.exact : null;
+    }
+    this.i++;
+    return plain(c) ? [c] : null;
+  }
+
   /** A bracketed class: the characters it lists when they are few, plain and not negated; else unknown. */
   private charClass(): Need {
     this.i++;
@@ -292,26 +303,11 @@ class NeedReader {
         listable = false;
         continue;
       }
-      let lo: string[] | null;
-      if (c === '\\') {
-        const n = this.escape(true);
-        lo = 'exact' in n ? n.exact : null;
-      } else {
-        this.i++;
-        lo = plain(c) ? [c] : null;
-      }
+      const lo = this.classMember();
       if (this.src[this.i] === '-' && this.src[this.i + 1] !== ']' && this.src[this.i + 1] !== undefined) {
         // A range: both ends must be single characters.
         this.i++;
-        let hi: string[] | null;
-        const d = this.src[this.i]!;
-        if (d === '\\') {
-          const n = this.escape(true);
-          hi = 'exact' in n ? n.exact : null;
-        } else {
-          this.i++;
-          hi = plain(d) ? [d] : null;
-        }
+        const hi = this.classMember();
         if (!lo || !hi || lo.length !== 1 || hi.length !== 1) { listable = false; continue; }
         const a = lo[0]!.charCodeAt(0), b = hi[0]!.charCodeAt(0);
         if (b < a) throw new GiveUp();
@@ -326,6 +322,9 @@ class NeedReader {
     return { exact: [...chars] };
   }
 }
+
+/** A literal as a regular expression that matches exactly it. */
+export const escapeLiteral = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 
 /** Inline flags at the very start of a pattern, as Sigma rules write `(?i)`: only these are followed. */
 const LEADING_FLAGS = /^\(\?([imsU]+)\)/;
@@ -367,6 +366,6 @@ export function compileRegex(source: string, flags: string): { test(s: string): 
     const lit = need.strings[0]!;
     return { test: (s) => s.includes(lit) && re.test(s) };
   }
-  const pre = new RegExp(need.strings.map((l) => l.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'), need.fold ? 'iu' : 'u');
+  const pre = new RegExp(need.strings.map(escapeLiteral).join('|'), need.fold ? 'iu' : 'u');
   return { test: (s) => pre.test(s) && re.test(s) };
 }

@@ -2,7 +2,7 @@
 import type { Event } from '../../core/proto.js';
 import { EventDataView, getEventData, readField, type FieldRef } from './fieldmap.js';
 import type { CompareOp, FieldTest, Part, TimeUnit, Value } from './types.js';
-import { compileRegex, globMatcher } from './linear.js';
+import { compileRegex, escapeLiteral, globMatcher } from './linear.js';
 import { expandPlaceholders, ValueError } from './values.js';
 
 /** Field slots shared by all compiled rules of one detector, so each event reads a field once. */
@@ -211,9 +211,6 @@ export class StringSet {
     return new RegExp(branches.join('|'));
   }
 }
-
-/** A literal as a regular expression that matches exactly it. */
-const escapeLiteral = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 
 /** Turns character classes (windash) into alternatives when they are few, so plain string checks apply. */
 function expandClasses(parts: Part[]): Part[][] {
