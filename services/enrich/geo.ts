@@ -1,5 +1,6 @@
 // GeoIP: country (or city) and AS of public addresses from MaxMind-format databases, special ranges tagged, lookups cached.
-import { statSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import maxmind, { type Reader, type Response } from 'maxmind';
 import { ConfigError, errorMessage } from '../core/errors.js';
@@ -215,27 +216,33 @@ export async function openGeo(opts: GeoOptions): Promise<OpenGeo> {
   const asn = opts.asnDb ? await openDb(opts.asnDb, 'GEOIP_ASN_DB') : null;
   const reader = new GeoReader({ city, asn }, { cacheEntries: opts.cacheEntries });
   const databases: OpenGeo['databases'] = { city: info(cityPath, city), ...(asn ? { asn: info(opts.asnDb!, asn) } : {}) };
-  const watched: [string, (cur: Stats) => void][] = [];
+  const timers: NodeJS.Timeout[] = [];
   const interval = opts.watchIntervalMs ?? 30_000;
   const watch = (path: string, key: 'city' | 'asn') => {
-    // Compared with the version last tried, not with the previous poll: the first poll may already see a replacement.
-    const listener = (cur: Stats) => {
-      if (cur.nlink === 0) return; // removed: keep what is loaded until a new file arrives
-      const now = stamp(cur);
-      if (now === loaded[key]) return;
-      loaded[key] = now;
-      maxmind.open<Response>(path, { cache: { max: 1000 } }).then((db) => {
-        reader.replace({ [key]: db });
-        databases[key] = info(path, db);
-        opts.log?.info({ path, builtAt: databases[key]!.builtAt }, 'GeoIP database reloaded');
-      }, (err: unknown) => opts.log?.error({ path, err: errorMessage(err) }, 'GeoIP database changed but does not open; the previous one stays'));
+    // Its own stat each interval, compared with the version last tried: fs.watchFile reports changes against its first
+    // poll, so a file replaced before that poll finished (a busy machine) would never be seen.
+    let busy = false;
+    const check = () => {
+      if (busy) return;
+      busy = true;
+      stat(path).then((cur) => {
+        const now = stamp(cur);
+        if (now === loaded[key]) return;
+        loaded[key] = now;
+        return maxmind.open<Response>(path, { cache: { max: 1000 } }).then((db) => {
+          reader.replace({ [key]: db });
+          databases[key] = info(path, db);
+          opts.log?.info({ path, builtAt: databases[key]!.builtAt }, 'GeoIP database reloaded');
+        }, (err: unknown) => opts.log?.error({ path, err: errorMessage(err) }, 'GeoIP database changed but does not open; the previous one stays'));
+      }, () => undefined /* removed: keep what is loaded until a new file arrives */).finally(() => { busy = false; });
     };
-    watchFile(path, { persistent: false, interval }, listener);
-    watched.push([path, listener]);
+    const timer = setInterval(check, interval);
+    timer.unref();
+    timers.push(timer);
   };
   if (interval > 0) {
     if (opts.cityDb) watch(opts.cityDb, 'city');
     if (opts.asnDb) watch(opts.asnDb, 'asn');
   }
-  return { reader, databases, close: () => { for (const [p, l] of watched) unwatchFile(p, l); } };
+  return { reader, databases, close: () => { for (const t of timers) clearInterval(t); } };
 }
