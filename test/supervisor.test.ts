@@ -44,6 +44,7 @@ afterAll(async () => {
   await database?.drop();
   mkdirSync(join(ROOT, 'test-output'), { recursive: true });
   writeFileSync(join(ROOT, 'test-output', 'supervisor-healthz.json'), `${JSON.stringify(summary(healthTimes), null, 2)}\n`);
+  if (soc) writeFileSync(join(ROOT, 'test-output', 'supervisor-soc.log'), soc.output());
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -77,6 +78,13 @@ async function deadLetter(marker: string): Promise<{ stage: string; error: strin
   return rows[0];
 }
 
+/** A wait that fails carries what soc up and its services last logged: the failure explains itself in CI. */
+async function withLog<T>(wait: Promise<T>): Promise<T> {
+  return wait.catch((err: Error) => {
+    throw new Error(`${err.message}\n--- soc up's last output ---\n${soc.output().slice(-8000)}`);
+  });
+}
+
 describe('soc up supervisor', () => {
   it('dead-letters a crashing and a stalling record after the poison rule, while everything else is stored once and the app answers', async () => {
     let probing = true;
@@ -103,11 +111,11 @@ describe('soc up supervisor', () => {
     expect([200, 401]).toContain(me.status);
 
     const reason = `crashed or stalled the normalize stage ${MAX_DELIVERIES} times`;
-    const crash = await waitFor('the crashing record in the dead-letter table', () => deadLetter(CRASH), 240_000, 500);
-    const stall = await waitFor('the stalling record in the dead-letter table', () => deadLetter(STALL), 240_000, 500);
+    const crash = await withLog(waitFor('the crashing record in the dead-letter table', () => deadLetter(CRASH), 240_000, 500));
+    const stall = await withLog(waitFor('the stalling record in the dead-letter table', () => deadLetter(STALL), 240_000, 500));
     expect(crash).toEqual({ stage: 'normalize', error: reason });
     expect(stall).toEqual({ stage: 'normalize', error: reason });
-    await waitFor('every ordinary event stored', async () => (await stored('sup')).total >= 3000, 120_000, 500);
+    await withLog(waitFor('every ordinary event stored', async () => (await stored('sup')).total >= 3000, 120_000, 500));
     const s = await stored('sup');
     expect(s).toEqual({ total: 3000, distinct: 3000 });
     // The store's connections (open: it has just written) say whose they are in pg_stat_activity.

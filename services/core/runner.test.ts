@@ -5,7 +5,9 @@ import { startTestNats, waitFor, type TestNats } from '../../test/harness.js';
 import { DecodeError, TransientError } from './errors.js';
 import { createLogger } from './log.js';
 import { DeadLetter } from './proto.js';
+import { loadConfig } from './config.js';
 import { StageRunner, type Stage } from './runner.js';
+import { startStages } from './service.js';
 import { ensureTopology, subjects } from './topology.js';
 
 let nats: TestNats;
@@ -203,5 +205,27 @@ describe('StageRunner', () => {
     };
     await run(stage, settled, { ackWaitMs: 1000 });
     expect(overlap).toEqual([]);
+  });
+
+  it('startStages hands no message to any stage before it has returned (the service reports ready first)', async () => {
+    const js = jetstream(nc);
+    await js.publish(subjects.ingest('ready-first'), enc.encode('raw'));
+    await js.publish(subjects.telemetry('ready-first'), enc.encode('telemetry'));
+    let returned = false;
+    const handled: { what: string; beforeReturn: boolean }[] = [];
+    const stage = (stream: 'INGEST' | 'TELEMETRY'): Stage<string> => ({
+      name: 'normalize', stream, decode: (b) => dec.decode(b),
+      handle: (s) => { handled.push({ what: s, beforeReturn: !returned }); return []; },
+    });
+    const config = loadConfig({}, { STAGE_ACK_WAIT_MS: '30000', STAGE_MAX_IN_FLIGHT: '4' });
+    const running = await startStages({ config, nc, log, db: () => { throw new Error('no database here'); } }, [stage('INGEST'), stage('TELEMETRY')]);
+    returned = true;
+    try {
+      await waitFor('both messages handled', () => handled.length >= 2);
+    } finally {
+      await running.stop();
+    }
+    expect(handled.map((h) => h.what).sort()).toEqual(['raw', 'telemetry']);
+    expect(handled.filter((h) => h.beforeReturn)).toEqual([]);
   });
 });

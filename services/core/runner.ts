@@ -143,10 +143,25 @@ export class StageRunner<T> {
 
   /** Makes sure the durable consumer exists, then consumes until stop(). */
   async start(): Promise<void> {
+    await this.prepare();
+    this.consume();
+  }
+
+  /** Makes sure the durable consumer exists and reads the stream's epoch; takes no message yet. */
+  async prepare(): Promise<void> {
     this.jsm = await jetstreamManager(this.nc);
     await ensureConsumer(this.jsm, consumerSpec(this.stage.stream, this.stage.name), this.opts.ackWaitMs);
     const info = await this.jsm.streams.info(this.stage.stream);
     this.streamEpoch = Date.parse(info.created).toString(36);
+  }
+
+  /**
+   * Starts pulling, after prepare(). It returns at once, and the first message can only come with a later
+   * I/O callback: code that runs right after it (a service telling its supervisor it is ready) runs before
+   * any message is handled.
+   */
+  consume(): void {
+    if (!this.jsm || this.loopDone) throw new Error(`${this.stage.name} on ${this.stage.stream}: consume() before prepare(), or twice`);
     this.loopDone = this.loop();
     this.lagTimer = setInterval(() => void this.readLag(), this.opts.lagIntervalMs ?? 5000);
     this.lagTimer.unref();

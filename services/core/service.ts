@@ -46,7 +46,10 @@ export async function startStages(ctx: ServiceContext, stages: Stage<any>[]): Pr
     maxDeliveries: ctx.config.STAGE_MAX_DELIVERIES,
     log: ctx.log.child({ stage: s.name, stream: s.stream }),
   }));
-  for (const r of runners) await r.start();
+  // Every consumer is checked before any stage takes a message: a message that stalls the process must find
+  // it already reported ready, so that the supervisor's stall rule (not its much longer start timeout) applies.
+  for (const r of runners) await r.prepare();
+  for (const r of runners) r.consume();
   return { stop: async () => { await Promise.all(runners.map((r) => r.stop())); } };
 }
 

@@ -19,7 +19,10 @@ export interface SupervisorOptions {
   log: Logger;
   /** A running service silent for this long (its event loop stalled) is killed and restarted. */
   stallMs: number;
-  /** A service not ready this long after its start is killed and restarted. */
+  /**
+   * A starting service silent this long (no alive message: it never got its event loop going, or stalled in
+   * its start-up code) is killed and restarted. Services take no message before they report ready.
+   */
   startTimeoutMs: number;
   /** V8 heap ceiling of each service: a runaway service dies alone. */
   maxOldSpaceMb: number;
@@ -133,6 +136,8 @@ export class Supervisor {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     s.child = child;
+    // The reasons of an exit come from this process's lines, not from an earlier one's.
+    s.tail = [];
     s.lastAlive = Date.now();
     s.readyAt = undefined;
     s.state.pid = child.pid ?? null;
