@@ -1,6 +1,7 @@
 // The Detector: logsource and event-code indexing, sharding, statistics and resilience to bad events.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../core/proto.js';
 import { Detector, ruleShard } from './detector.js';
@@ -60,6 +61,40 @@ describe('rule index', () => {
     const d = new Detector(rulesFrom(RULES));
     expect(d.evaluate(eventsFromDocs([{ 'url.original': '/', 'user_agent.original': 'Mozilla/5.00 (Nikto/2.1.6)' }])).map((a) => a.rule_title)).toEqual(['Web scanner']);
     expect(d.stats().rules['55555555-0000-4000-8000-000000000004']).toEqual({ hits: 1, evaluations: 1 });
+  });
+
+  it('tries a contains rule only on events holding its rarest few trigrams, not just the rarest one', () => {
+    const d = new Detector(rulesFrom(`
+title: Shell from Office
+id: 55555555-0000-4000-8000-000000000005
+logsource: {category: process_creation, product: windows}
+detection:
+    selection: {CommandLine|contains: 'cmd.exe /c whoami'}
+    condition: selection
+`));
+    const proc = (commandLine: string): Record<string, unknown> => ({ 'event.category': ['process'], 'event.type': ['start'], 'host.os.family': 'windows', 'process.command_line': commandLine });
+    // '.ex', the rarest trigram of the value by character frequency, is in every one of these.
+    const alerts = d.evaluate(eventsFromDocs([proc('C:\\Windows\\explorer.exe'), proc('"chrome.exe" --type=renderer'), proc('cmd.exe /c whoami /all')]));
+    expect(alerts.map((a) => a.rule_title)).toEqual(['Shell from Office']);
+    expect(d.stats().rules['55555555-0000-4000-8000-000000000005']).toEqual({ hits: 1, evaluations: 1 });
+  });
+
+  it('raises the same alerts with and without the prefilter, for any values and texts', () => {
+    // Few letters, so that texts hold some trigrams of a value and not others, and values share them.
+    const word = fc.array(fc.constantFrom('a', 'b', 'c', '.', '\\', ' '), { minLength: 1, maxLength: 7 }).map((x) => x.join(''));
+    const rule = fc.record({ op: fc.constantFrom('contains', 'startswith', 'endswith', 'contains|all'), values: fc.array(word, { minLength: 1, maxLength: 3 }) });
+    fc.assert(fc.property(fc.array(rule, { minLength: 1, maxLength: 6 }), fc.array(fc.array(word, { maxLength: 4 }).map((x) => x.join('')), { minLength: 1, maxLength: 8 }), (rules, texts) => {
+      const yaml = rules.map((r, i) => `title: r${i}
+id: 55555555-0000-4000-8000-${String(100 + i).padStart(12, '0')}
+logsource: {category: process_creation, product: windows}
+detection:
+    selection: {'CommandLine|${r.op}': ${JSON.stringify(r.values)}}
+    condition: selection
+`).join('---\n');
+      const docs = texts.map((t) => ({ 'event.category': ['process'], 'event.type': ['start'], 'host.os.family': 'windows', 'process.command_line': t }));
+      const run = (prefilter: boolean): string[] => new Detector(rulesFrom(yaml), { prefilter, alertAll: true }).evaluate(eventsFromDocs(docs)).map((a) => `${a.rule_title} ${a.event_ids!.join(',')}`).sort();
+      expect(run(true)).toEqual(run(false));
+    }), { numRuns: 300 });
   });
 
   it('measures time per rule when profiling', () => {

@@ -32,9 +32,17 @@ export interface Plan {
   grams: (Grams | null)[];
 }
 
+/** Rules whose atom needs these trigrams besides the first (the rarest, by which they are found). */
+interface GramSet {
+  rest: readonly number[];
+  rules: Entry[];
+}
+
 interface Grams {
+  /** The first trigram of each atom, once each. */
   hashes: number[];
-  rules: Entry[][];
+  /** Per first trigram, the atoms' other trigrams and their rules. */
+  sets: GramSet[][];
 }
 
 export interface Candidates {
@@ -49,7 +57,7 @@ export function makePlan(rules: Entry[]): Plan {
   const slots: number[] = [];
   const eq: (Map<string, Entry[]> | null)[] = [];
   const base: (Map<string, Entry[]> | null)[] = [];
-  const gramMaps: (Map<number, Entry[]> | null)[] = [];
+  const gramMaps: (Map<number, Map<string, GramSet>> | null)[] = [];
   const add = <K>(m: Map<K, Entry[]>, k: K, r: Entry): void => {
     const l = m.get(k);
     if (!l) m.set(k, [r]);
@@ -62,10 +70,19 @@ export function makePlan(rules: Entry[]): Plan {
       if (k < 0) { k = slots.length; slots.push(a.slot); eq.push(null); base.push(null); gramMaps.push(null); }
       if (a.kind === 'eq') add((eq[k] ??= new Map()), a.value, r);
       else if (a.kind === 'base') add((base[k] ??= new Map()), a.value, r);
-      else add((gramMaps[k] ??= new Map()), a.gram!, r);
+      else {
+        const [first, ...rest] = a.grams!;
+        const byFirst = (gramMaps[k] ??= new Map());
+        let sets = byFirst.get(first!);
+        if (!sets) byFirst.set(first!, (sets = new Map()));
+        const key = rest.join(',');
+        let set = sets.get(key);
+        if (!set) sets.set(key, (set = { rest, rules: [] }));
+        if (set.rules.at(-1) !== r) set.rules.push(r);
+      }
     }
   }
-  const grams = gramMaps.map((m) => (m ? { hashes: [...m.keys()], rules: [...m.values()] } : null));
+  const grams = gramMaps.map((m) => (m ? { hashes: [...m.keys()], sets: [...m.values()].map((sets) => [...sets.values()]) } : null));
   return { rules, always, slots, eq, base, grams };
 }
 
@@ -112,7 +129,7 @@ export class RuleSelector {
   private readonly gramBits = new Uint32Array(2048);
   private gramSeen = new Uint16Array(1024);
 
-  /** Takes the rules whose trigram occurs in the values. */
+  /** Takes the rules whose trigrams all occur in the values. */
   private takeGrams(grams: Grams, values: readonly string[], take: (rules: Entry[]) => void): void {
     const bits = this.gramBits;
     let n = 0;
@@ -135,10 +152,19 @@ export class RuleSelector {
         b = c;
       }
     }
-    const { hashes, rules } = grams;
+    const { hashes, sets } = grams;
     for (let j = 0; j < hashes.length; j++) {
       const h = hashes[j]!;
-      if (bits[h >>> 5]! & (1 << (h & 31))) take(rules[j]!);
+      if (!(bits[h >>> 5]! & (1 << (h & 31)))) continue;
+      for (const set of sets[j]!) {
+        const rest = set.rest;
+        let all = true;
+        for (let q = 0; q < rest.length; q++) {
+          const g = rest[q]!;
+          if (!(bits[g >>> 5]! & (1 << (g & 31)))) { all = false; break; }
+        }
+        if (all) take(set.rules);
+      }
     }
     const seen = this.gramSeen;
     for (let i = 0; i < n; i++) bits[seen[i]! >>> 5] = 0;
