@@ -4,7 +4,8 @@
 // values drawn from that data, through the same query functions the API routes call, on a pool with the analysts'
 // statement timeout. Prints p50/p95/max per question and writes test-output/bench/queries.json.
 // BENCH_QUERY_DB=<url>: time an already loaded database (migrated to the latest first); BENCH_QUERY_KEEP=1 keeps the
-// database it loaded and prints its URL, for trying index changes without loading again.
+// database it loaded and prints its URL, for trying index changes without loading again. BENCH_QUERY_ONLY=<text> times
+// only the questions whose name holds it (`network` for the map's three).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
@@ -147,9 +148,11 @@ async function main(): Promise<void> {
     { name: 'network graph, 24 h, high+', run: () => networkGraph(db, { since: day, until: now.toISOString(), severity: 'high' }, 500) },
     { name: 'network graph, 24 h, expand', run: () => networkGraph(db, { since: day, until: now.toISOString(), expand: `net:${11 + skew(180, 4)}.${Math.floor(rand() * 256)}.${skew(256, 2)}.0/24` }, 500) },
   ];
+  const only = process.env.BENCH_QUERY_ONLY;
+  const chosen = only ? questions.filter((q) => q.name.includes(only)) : questions;
   const results: { question: string; p50Ms: number; p95Ms: number; maxMs: number; failed: number }[] = [];
   process.stdout.write(`${'question'.padEnd(32)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'max'.padStart(8)}  (ms, ${RUNS} runs each)\n`);
-  for (const q of questions) {
+  for (const q of chosen) {
     await q.run(-1).catch(() => undefined); // one run to warm the plan cache and the buffers this question reads
     const times: number[] = [];
     let failed = 0;
