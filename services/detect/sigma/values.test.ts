@@ -222,6 +222,20 @@ describe('keywords', () => {
     expect(matches(det, { message: 'all quiet', 'process.command_line': 'EVILSERVICE' })).toBe(false);
   });
 
+  it('fold case on the texts as they are, and span message and record only with a line break of their own', () => {
+    const det = { keywords: ['sekurlsa::', 'gentilkiwi.com'], condition: 'keywords' };
+    expect(matches(det, { message: 'ran SEKURLSA::LogonPasswords', 'event.original': '<Event/>' })).toBe(true);
+    expect(matches(det, { message: 'nothing here', 'event.original': '<Data>http://blog.GentilKiwi.com</Data>' })).toBe(true);
+    // The Kelvin sign folds to k, as RE2 and the field prefilters fold it.
+    expect(matches(det, { 'event.original': 'gentil\u212Aiwi.com' })).toBe(true);
+    // Without a line break in the keyword, the end of the message and the start of the record do not join up.
+    expect(matches(det, { message: 'see sekurlsa', 'event.original': '::x' })).toBe(false);
+    expect(matches(det, { message: 'all quiet', 'process.command_line': 'sekurlsa::' })).toBe(false);
+    const spanning = { keywords: ['quiet\nstart'], condition: 'keywords' };
+    expect(matches(spanning, { message: 'all QUIET', 'event.original': 'START of the record' })).toBe(true);
+    expect(matches(spanning, { message: 'all quiet', 'event.original': 'stop' })).toBe(false);
+  });
+
   it('AND together under |all', () => {
     const det = { keywords: { '|all': ['OabVirtualDirectory', ' -ExternalUrl '] }, condition: 'keywords' };
     expect(matches(det, { message: 'Set-OabVirtualDirectory -ExternalUrl x' })).toBe(true);
