@@ -2,7 +2,7 @@
 import type { Event } from '../../core/proto.js';
 import { EventDataView, getEventData, readField, type FieldRef } from './fieldmap.js';
 import type { CompareOp, FieldTest, Part, TimeUnit, Value } from './types.js';
-import { compileRegex, escapeLiteral, globMatcher } from './linear.js';
+import { compileRegex, escapeLiteral, globMatcher, literalAlternation } from './linear.js';
 import { expandPlaceholders, ValueError } from './values.js';
 
 /** Field slots shared by all compiled rules of one detector, so each event reads a field once. */
@@ -395,14 +395,17 @@ export function compileFieldTest(test: FieldTest, slotOf: (field: string) => num
     }
     const parts: Compiled[] = [...others];
     if (strings.size > 0) {
-      const m = strings.matcher();
       const literals = strings.contains.length + strings.prefix.length + strings.suffix.length;
       const cost = 1 + (literals > 1 ? 2 + Math.ceil(literals / 8) : literals * 2) + strings.regex.length * 10;
       const own = keyword && !cased ? keywordLiterals(strings) : undefined;
-      if (own) parts.push({ pred: (ctx) => own.test(ctx.event.message || '') || own.test(ctx.event.raw || ''), cost: cost + 20 });
-      else if (keyword) parts.push({ pred: (ctx) => m(ctx.keywords(!cased)), cost: cost + 20 });
-      else if (cased) parts.push({ pred: (ctx) => anyText(ctx.text(slot), m), cost });
-      else parts.push({ pred: (ctx) => anyText(ctx.lower(slot), m), cost });
+      if (own) {
+        parts.push({ pred: (ctx) => own.test(ctx.event.message || '') || own.test(ctx.event.raw || ''), cost: cost + 20 });
+      } else {
+        const m = strings.matcher();
+        if (keyword) parts.push({ pred: (ctx) => m(ctx.keywords(!cased)), cost: cost + 20 });
+        else if (cased) parts.push({ pred: (ctx) => anyText(ctx.text(slot), m), cost });
+        else parts.push({ pred: (ctx) => anyText(ctx.lower(slot), m), cost });
+      }
     }
     return anyOf(parts);
   };
@@ -427,7 +430,7 @@ export function compileFieldTest(test: FieldTest, slotOf: (field: string) => num
 function keywordLiterals(strings: StringSet): RegExp | undefined {
   const { contains } = strings;
   if (contains.length === 0 || contains.length !== strings.size || contains.some((c) => c.includes('\n'))) return undefined;
-  return new RegExp(contains.map(escapeLiteral).join('|'), 'iu');
+  return literalAlternation(contains, 'iu');
 }
 
 function expandValue(v: Value, opts: MatchOptions): Value[] {
