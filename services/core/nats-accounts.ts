@@ -208,14 +208,20 @@ export interface AgentCredentialLimits {
 
 export const DEFAULT_AGENT_LIMITS: AgentCredentialLimits = { ttlS: 30 * 86400, maxPayloadBytes: 2 * 1024 * 1024, maxSubs: 16, maxDataBytes: -1 };
 
-/** A user JWT for an agent's own public key, signed by the account signing key, expiring after `limits.ttlS`. */
+/**
+ * A user JWT for an agent's own public key, signed by the account signing key, expiring exactly `limits.ttlS` after it
+ * was issued. The JWT library stamps `iat` itself, after `exp` is chosen; when a second boundary falls in between, the
+ * JWT is signed again so the lifetime the agent sees (and renews at two thirds of) is the configured one.
+ */
 export async function issueAgentJwt(auth: NatsAuth, agentId: string, publicKey: string, tags: string[] = [], limits: AgentCredentialLimits = DEFAULT_AGENT_LIMITS): Promise<{ jwt: string; jti: string; issuedAt: number; expiresAt: number }> {
-  const exp = Math.floor(Date.now() / 1000) + limits.ttlS;
-  const jwt = await encodeUser(`agent-${agentId}`, publicKey, auth.account, {
-    ...agentPermissions(agentId), tags, payload: limits.maxPayloadBytes, subs: limits.maxSubs, data: limits.maxDataBytes,
-  }, { signer: auth.signer, exp });
-  const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string; iat: number };
-  return { jwt, jti: claims.jti, issuedAt: claims.iat, expiresAt: exp };
+  for (let attempt = 1; ; attempt++) {
+    const exp = Math.floor(Date.now() / 1000) + limits.ttlS;
+    const jwt = await encodeUser(`agent-${agentId}`, publicKey, auth.account, {
+      ...agentPermissions(agentId), tags, payload: limits.maxPayloadBytes, subs: limits.maxSubs, data: limits.maxDataBytes,
+    }, { signer: auth.signer, exp });
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string; iat: number };
+    if (claims.iat + limits.ttlS === exp || attempt === 3) return { jwt, jti: claims.jti, issuedAt: claims.iat, expiresAt: exp };
+  }
 }
 
 /** Re-signs the account JWT with these revocations and keeps it for the next server start (resolver_preload). */
