@@ -402,7 +402,9 @@ async function main(): Promise<void> {
   const postgresBy = postgresBreakdown(parts.get('postgres')!, ticksBefore, ticksAfter, total);
   const rss = peakRss(parts);
   const endToEnd = total / seconds;
-  process.stdout.write(`full speed: accepted in ${(postedMs / 1000).toFixed(1)} s (${fmt(total / (postedMs / 1000))} events/s, ${retries} retried requests), stored and detected in ${seconds.toFixed(1)} s: ${fmt(endToEnd)} events/s\n`);
+  const matches = Number((await db.query('SELECT count(*) AS n FROM alert_matches')).rows[0].n);
+  const opened = Number((await db.query('SELECT count(*) AS n FROM alerts')).rows[0].n);
+  process.stdout.write(`full speed: accepted in ${(postedMs / 1000).toFixed(1)} s (${fmt(total / (postedMs / 1000))} events/s, ${retries} retried requests), stored and detected in ${seconds.toFixed(1)} s: ${fmt(endToEnd)} events/s; ${fmt(matches)} rule matches stored as ${fmt(opened)} alerts\n`);
   const budgetTotal = Object.values(budget).reduce((a, b) => a + b, 0);
   process.stdout.write(`CPU budget (µs of CPU per event; ${fmt(1e6 / Math.max(1, budgetTotal))} events per CPU-second in all) and peak RSS:\n`);
   for (const [k, us] of Object.entries(budget).sort((a, b) => b[1] - a[1])) {
